@@ -1,0 +1,80 @@
+# seekrflow-lua build. `make` builds the C core for one Lua (LUA, default
+# lua5.4); LuaRocks passes LUA_INCDIR, CFLAGS, LIBFLAG and the install dirs.
+
+LUA        ?= lua5.4
+LUA_PC     ?= $(LUA)
+# lua5.4 -> 5.4, luajit -> 5.1: where modules for this Lua live.
+LUA_ABI    ?= $(shell $(LUA) -e 'print((_VERSION:gsub("Lua ", "")))' 2>/dev/null || echo 5.4)
+PKG_CONFIG ?= pkg-config
+
+LUA_INCDIR ?= $(shell $(PKG_CONFIG) --variable=includedir $(LUA_PC) 2>/dev/null)/$(LUA_PC)
+CURL_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
+CURL_LIBS   ?= $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
+
+CFLAGS  ?= -O2 -g
+WARN     = -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -pedantic
+LIBFLAG ?= -shared
+ALL_CFLAGS = $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -I$(LUA_INCDIR) $(CURL_CFLAGS)
+
+BUILD   ?= build/$(notdir $(LUA))
+MODULE   = $(BUILD)/seekrflow/core.so
+SOURCES  = csrc/sf_module.c csrc/sf_error.c csrc/sf_json.c csrc/sf_http.c csrc/sf_data_jobs.c csrc/sf_files.c
+HEADERS  = csrc/sf_core.h csrc/sf_compat.h
+OBJECTS  = $(SOURCES:csrc/%.c=$(BUILD)/obj/%.o)
+
+# Install dirs (LuaRocks sets these through install_variables).
+LIBDIR ?= /usr/local/lib/lua/$(LUA_ABI)
+LUADIR ?= /usr/local/share/lua/$(LUA_ABI)
+BINDIR ?= /usr/local/bin
+
+.PHONY: all test demo sim lint check-c clean install valgrind asan rock-check
+
+all: $(MODULE)
+
+$(BUILD)/obj/%.o: csrc/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(MODULE): $(OBJECTS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAG) $(CFLAGS) -o $@ $(OBJECTS) $(CURL_LIBS) $(LDFLAGS)
+
+# Runs every spec against a simulator that tools/run-specs starts and stops.
+test: $(MODULE)
+	LUA=$(LUA) BUILD=$(BUILD) sh tools/run-specs
+
+demo: $(MODULE)
+	LUA=$(LUA) BUILD=$(BUILD) sh tools/demo
+
+sim:
+	$(LUA) bin/seekrflow-sim
+
+lint: check-c
+	luacheck lua bin spec
+
+check-c:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --std=c99 --inline-suppr -I csrc $(SOURCES)
+
+# Memory checks over the whole suite.
+valgrind: $(MODULE)
+	LUA=$(LUA) BUILD=$(BUILD) SEEKRFLOW_WRAP="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=tools/valgrind.supp" sh tools/run-specs
+
+asan:
+	$(MAKE) BUILD=build/asan-$(LUA) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" LIBFLAG="-shared -fsanitize=address,undefined"
+	LUA=$(LUA) BUILD=build/asan-$(LUA) \
+	  SEEKRFLOW_WRAP="env LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=1:exitcode=98 LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp:print_suppressions=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1" \
+	  sh tools/run-specs
+
+install: $(MODULE)
+	mkdir -p $(DESTDIR)$(LIBDIR)/seekrflow $(DESTDIR)$(LUADIR)/seekrflow/sim
+	cp $(MODULE) $(DESTDIR)$(LIBDIR)/seekrflow/core.so
+	cp lua/seekrflow/*.lua $(DESTDIR)$(LUADIR)/seekrflow/
+	cp lua/seekrflow/sim/*.lua $(DESTDIR)$(LUADIR)/seekrflow/sim/
+
+# Installs the rock into a scratch tree and uses it from another directory.
+rock-check:
+	sh tools/rock-check
+
+clean:
+	rm -rf build

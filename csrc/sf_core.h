@@ -1,0 +1,168 @@
+/*
+ * sf_core.h - types and functions shared by the files of the C core.
+ * Nothing here is part of the Lua-facing API; see README.md for that.
+ */
+#ifndef SF_CORE_H
+#define SF_CORE_H
+
+#include <stddef.h>
+#include <curl/curl.h>
+#include "sf_compat.h"
+
+#define SF_VERSION "0.1.0"
+
+/* JSON nesting deeper than this is a decode error, never a C stack overflow. */
+#define SF_JSON_MAX_DEPTH 64
+/* A response body larger than this is refused (protects hosts like editors). */
+#define SF_MAX_BODY_BYTES (64u * 1024u * 1024u)
+
+/* Registry keys: the addresses are the keys, the values are never read. */
+extern const char sf_key_client_mt;
+extern const char sf_key_request_mt;
+extern const char sf_key_error_mt;
+extern const char sf_key_array_mt;
+extern const char sf_key_decode;
+extern const char sf_key_encode;
+extern const char sf_key_data_jobs_mt;
+extern const char sf_key_kind_mts;
+extern const char sf_key_client_field;
+extern const char sf_key_files_mt;
+
+/* Schema positions the JSON normaliser knows, so it can attach helpers. */
+typedef enum {
+    SF_KIND_NONE = 0,
+    SF_KIND_DATA_JOB,        /* DataJobResponse and DataJobDetailResponse */
+    SF_KIND_DATA_JOB_LIST,   /* { object = "list", data = { DataJob... } } */
+    SF_KIND_INGESTION_JOB,
+    SF_KIND_FILE_RECORD,
+    SF_KIND_JOB_FILE,        /* entries of detail.files */
+    SF_KIND_TIMELINE_EVENT,
+    SF_KIND_ALIGNMENT_JOB,
+    SF_KIND_OUTPUT,          /* AlignmentOutput (and each element of an array of them) */
+    SF_KIND_FILE,            /* FileResponse */
+    SF_KIND_FILE_LIST,       /* { object = "list", data = { FileResponse... } } */
+    SF_KIND_COUNT
+} sf_kind;
+
+extern const char *const sf_kind_names[SF_KIND_COUNT];
+
+/* ---- growable byte buffer ---- */
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} sf_buf;
+
+int sf_buf_append(sf_buf *b, const char *s, size_t n); /* 0 when out of memory */
+void sf_buf_reset(sf_buf *b);
+void sf_buf_free(sf_buf *b);
+
+/* ---- errors (sf_error.c) ---- */
+/* Pushes a new error table {kind=…, message=…} with the shared metatable. */
+void sf_push_error(lua_State *L, const char *kind, const char *message);
+/* Raises an invalid_argument error; never returns. */
+int sf_arg_error(lua_State *L, const char *fmt, ...);
+/* Replaces every copy of secret in the string at idx with "[redacted]". */
+void sf_redact(lua_State *L, int idx, const char *secret);
+void sf_open_errors(lua_State *L);
+
+/* ---- JSON (sf_json.c) ---- */
+/* Decodes text into a normalised table. Returns 1 and pushes the value, or
+ * returns 0 and pushes an error message string. */
+int sf_json_decode(lua_State *L, const char *text, size_t len, sf_kind kind);
+/* Encodes the value at idx. Returns 1 and pushes a string, or 0 and a message. */
+int sf_json_encode(lua_State *L, int idx);
+void sf_json_setmeta(lua_State *L, int idx, sf_kind kind);
+void sf_open_json(lua_State *L);
+
+/* ---- transport (sf_http.c) ---- */
+typedef struct sf_request sf_request;
+
+typedef struct sf_client {
+    CURLM *multi;
+    char *api_key;
+    char *base_url;      /* no trailing slash */
+    char *team_id;       /* NULL when unset */
+    char *user_agent;
+    char *ca_file;
+    char *ca_path;
+    long connect_timeout_ms;
+    long timeout_ms;
+    long stall_timeout_s;
+    int max_retries;
+    double retry_initial_s;
+    double retry_max_s;
+    double retry_after_cap_s;
+    int raise_errors;    /* 1: raise, 0: return nil, err */
+    int closed;
+    unsigned long long rng;
+    sf_request *active;  /* requests that belong to this client */
+} sf_client;
+
+/* A per-call view of the options that may override the client's. */
+typedef struct {
+    long connect_timeout_ms;
+    long timeout_ms;
+    long stall_timeout_s;
+    int max_retries;
+} sf_call_opts;
+
+typedef struct {
+    const char *method;
+    const char *path;      /* relative to base_url, already escaped */
+    int query_idx;         /* table of query parameters, or 0 */
+    int body_idx;          /* Lua value to send as JSON, or 0 */
+    sf_kind kind;          /* how to shape a successful body */
+    sf_call_opts opts;
+    /* A multipart upload instead of a JSON body (PUT flow/files). */
+    const char *upload_path;
+    const char *upload_name;
+    const char *upload_purpose;
+} sf_call;
+
+sf_client *sf_check_client(lua_State *L, int idx, const char *method_name);
+void sf_call_opts_init(sf_client *c, sf_call_opts *o);
+/* Reads {timeout=, connect_timeout=, stall_timeout=, max_retries=} at idx. */
+void sf_call_opts_read(lua_State *L, int idx, sf_call_opts *o, const char *where);
+/* Runs a call to completion. Returns 1 with the result pushed, or 0 with an
+ * error pushed. client_idx is the client userdata's stack index. */
+int sf_client_call(lua_State *L, int client_idx, const sf_call *call);
+/* Returns the pushed result, or raises it / returns nil, err per the client. */
+int sf_finish(lua_State *L, sf_client *c, int ok);
+void sf_open_http(lua_State *L);
+
+/* Percent-encodes s into b (RFC 3986 unreserved set kept). */
+int sf_escape(sf_buf *b, const char *s, size_t n);
+
+/* ---- files (sf_files.c) ---- */
+void sf_open_files(lua_State *L);
+void sf_push_files(lua_State *L, int client_idx);
+
+/* ---- shared argument checks (sf_data_jobs.c) ---- */
+#define NO_MAX 2147483647L /* "no upper bound" for whole-number fields */
+
+typedef enum { F_STRING, F_STRING_LIST, F_INT } field_type;
+
+typedef struct {
+    const char *name;
+    field_type type;
+    int required;
+    long min;                  /* length for strings, item count for lists, value for ints */
+    long max;
+    const char *const *values; /* allowed strings, or NULL */
+} field_spec;
+
+/* Checks the table at idx against specs and pushes a clean copy; unknown
+ * keys are errors and lists become JSON arrays. */
+void sf_build_table(lua_State *L, int idx, const field_spec *specs, const char *where, const char *what);
+const char *sf_check_id(lua_State *L, int idx, const char *what, const char *where);
+/* Validates a guarded resource call's self; pushes and returns the client index. */
+int sf_check_resource(lua_State *L, const void *mt_key, const char *resource, const char *method);
+int sf_guarded(lua_State *L, lua_CFunction impl);
+
+/* ---- data jobs (sf_data_jobs.c) ---- */
+void sf_open_data_jobs(lua_State *L);
+/* Pushes client.data_jobs (created once and cached in the uservalue). */
+void sf_push_data_jobs(lua_State *L, int client_idx);
+
+#endif /* SF_CORE_H */

@@ -1,0 +1,52 @@
+/*
+ * sf_module.c - luaopen_seekrflow_core: builds the seekrflow.core table and
+ * registers seekrflow.data_jobs.
+ */
+#include "sf_core.h"
+
+const char sf_key_client_mt = 0;
+const char sf_key_request_mt = 0;
+const char sf_key_error_mt = 0;
+const char sf_key_array_mt = 0;
+const char sf_key_decode = 0;
+const char sf_key_encode = 0;
+const char sf_key_data_jobs_mt = 0;
+const char sf_key_kind_mts = 0;
+const char sf_key_client_field = 0;
+const char sf_key_files_mt = 0;
+
+/* core.new_error(kind, message[, fields]): the same error values as C's. */
+static int l_new_error(lua_State *L) {
+    const char *kind = luaL_checkstring(L, 1);
+    const char *message = luaL_checkstring(L, 2);
+    sf_push_error(L, kind, message);
+    if (lua_type(L, 3) == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, 3) != 0) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+        }
+    }
+    return 1;
+}
+
+SF_EXPORT int luaopen_seekrflow_core(lua_State *L);
+
+SF_EXPORT int luaopen_seekrflow_core(lua_State *L) {
+    lua_createtable(L, 0, 24);
+    lua_pushliteral(L, SF_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_pushliteral(L, SF_BUILT_FOR);
+    lua_setfield(L, -2, "built_for");
+    lua_pushinteger(L, SF_JSON_MAX_DEPTH);
+    lua_setfield(L, -2, "json_max_depth");
+    lua_pushcfunction(L, l_new_error);
+    lua_setfield(L, -2, "new_error");
+    sf_open_errors(L);
+    sf_open_json(L);
+    sf_open_http(L);
+    sf_open_data_jobs(L);
+    sf_open_files(L);
+    return 1;
+}

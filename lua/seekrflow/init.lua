@@ -1,0 +1,108 @@
+--- seekrflow: the Lua client for SeekrFlow's data-jobs API.
+---
+---     local seekrflow = require "seekrflow"
+---     local client = seekrflow.new { api_key = "…" }   -- or SEEKR_API_KEY
+---     local detail = client.data_jobs:retrieve "dj-…"
+---
+--- The transport, JSON handling and `client.data_jobs` live in the C core
+--- (seekrflow.core); this module resolves configuration and re-exports.
+local core = require "seekrflow.core"
+local config = require "seekrflow.config"
+local errors = require "seekrflow.errors"
+
+local seekrflow = {
+  _VERSION = core.version,
+  --- The Lua the C core was compiled for, e.g. "Lua 5.4".
+  built_for = core.built_for,
+  curl_version = core.curl_version,
+  tls_backend = core.tls_backend,
+  --- Stands for JSON null inside arrays (inside objects null is simply absent).
+  null = core.null,
+  --- Metatable of every table decoded from a JSON array, empty ones included.
+  array_mt = core.array_mt,
+  errors = errors,
+  DEFAULT_BASE_URL = config.DEFAULT_BASE_URL,
+}
+
+---@class seekrflow.Options
+---@field api_key string? default: $SEEKR_API_KEY
+---@field base_url string? default: $SEEKR_BASE_URL, then https://flow.seekr.com/v1
+---@field team_id string? sent as x-team-id; default: $SEEKR_TEAM_ID
+---@field timeout number? seconds for one attempt; default $SEEKR_TIMEOUT_SECS, then 600
+---@field connect_timeout number? seconds; default 10
+---@field stall_timeout number? seconds without a byte before a transfer is a timeout; default 30
+---@field max_retries integer? 0–10; default $SEEKR_MAX_RETRIES, then 2
+---@field retry_initial_delay number? seconds; default 0.5 (doubling)
+---@field retry_max_delay number? seconds; default 8
+---@field retry_after_cap number? longest Retry-After honoured, seconds; default 60
+---@field ca_file string? CA bundle (PEM) to trust instead of the system's
+---@field ca_path string? directory of CA certificates
+---@field errors "raise"|"return"? raise errors (default) or return nil, err
+---@field debug boolean|fun(line: string)? log each attempt (never headers or the key)
+---@field allow_insecure_http boolean? allow http:// to a non-loopback host
+
+---@class seekrflow.Client
+---@field data_jobs seekrflow.DataJobs
+---@field request fun(self: seekrflow.Client, method: string, path: string, opts: table?): any
+---@field start_request fun(self: seekrflow.Client, method: string, path: string, opts: table?): seekrflow.Request
+---@field wait fun(self: seekrflow.Client, ms: number)
+---@field config fun(self: seekrflow.Client): table
+---@field close fun(self: seekrflow.Client)
+---@field is_closed fun(self: seekrflow.Client): boolean
+
+---@class seekrflow.Request
+---@field step fun(self: seekrflow.Request): boolean, integer? true when done, else false and ms to wait
+---@field result fun(self: seekrflow.Request): any
+---@field perform fun(self: seekrflow.Request): any
+---@field cancel fun(self: seekrflow.Request)
+---@field close fun(self: seekrflow.Request)
+---@field state fun(self: seekrflow.Request): string, integer
+
+---@class seekrflow.DataJobs
+---@field retrieve fun(self: seekrflow.DataJobs, id: string, opts: table?): table
+---@field list fun(self: seekrflow.DataJobs, params: table?, opts: table?): table
+---@field iter fun(self: seekrflow.DataJobs, params: table?, opts: table?): fun(): table?
+---@field create fun(self: seekrflow.DataJobs, job: table, opts: table?): table
+---@field update fun(self: seekrflow.DataJobs, id: string, changes: table, opts: table?): table
+---@field delete fun(self: seekrflow.DataJobs, id: string, opts: table?): boolean
+---@field add_files fun(self: seekrflow.DataJobs, id: string, files: table, opts: table?): table
+---@field remove_files fun(self: seekrflow.DataJobs, id: string, files: table, opts: table?): table
+---@field start fun(self: seekrflow.DataJobs, id: string, opts: table?): table
+---@field cancel fun(self: seekrflow.DataJobs, id: string, opts: table?): table
+---@field clone fun(self: seekrflow.DataJobs, id: string, options: table?, opts: table?): table
+---@field generate_system_prompt fun(self: seekrflow.DataJobs, request: table, opts: table?): table
+---@field outputs fun(self: seekrflow.DataJobs, id: string, opts: table?): table
+
+--- Creates a client. Options override the environment, which overrides defaults.
+---@param opts seekrflow.Options?
+---@return seekrflow.Client? client
+---@return seekrflow.Error? err only when opts.errors == "return"
+function seekrflow.new(opts)
+  if opts == seekrflow then
+    error(errors.new("invalid_argument", "call seekrflow.new { … } with a dot, not seekrflow:new { … }"), 2)
+  end
+  local ok, cfg = pcall(config.resolve, opts)
+  if not ok then
+    if type(opts) == "table" and opts.errors == "return" then return nil, cfg end
+    error(cfg, 2)
+  end
+  return core.new_client(cfg)
+end
+
+--- Decodes JSON the way responses are decoded (null → nil in objects,
+--- integers as integers, arrays marked with array_mt).
+---@param text string
+---@return any
+function seekrflow.json_decode(text) return core.json_decode(text) end
+
+--- Encodes a value as JSON; tables with array_mt encode as arrays, even empty.
+---@param value any
+---@return string
+function seekrflow.json_encode(value) return core.json_encode(value) end
+
+--- True when t was decoded from a JSON array (or carries array_mt).
+---@param t any
+---@return boolean
+function seekrflow.is_array(t) return core.is_array(t) end
+
+return seekrflow

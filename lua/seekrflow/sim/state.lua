@@ -1,0 +1,787 @@
+--- Data jobs and their lifecycle: ingestion queue, worker pool, alignment runs.
+--
+-- The lifecycle is a discrete-event simulation advanced lazily: before each request the
+-- app calls `advance(now)`, which replays every event that became due (a worker picking up
+-- the next queued file, a file finishing, an alignment changing phase) at its exact
+-- simulated time. Nothing runs between requests, yet every response shows the state that
+-- is due, with timestamps that do not depend on when a client happened to poll.
+local json = require("seekrflow.sim.json")
+local clock = require("seekrflow.sim.clock")
+local validate = require("seekrflow.sim.validate")
+
+local M = {}
+M.__index = M
+
+local object, array = json.object, json.array
+local floor, max = math.floor, math.max
+local find, format = string.find, string.format
+local us = clock.seconds
+
+M.JOB_TYPES = { "principle_files", "context_grounded_files", "context_grounded_vector_db" }
+M.SORTABLE = { "name", "created_at", "job_type" }
+
+-- Types that go through ingestion; Markdown is attached as is.
+M.INGESTIBLE = { pdf = true, docx = true, doc = true, ppt = true, pptx = true }
+
+--- Lifecycle timings in simulated seconds (documented in the README).
+M.TIMING = {
+  pickup = 2,             -- a queued file waits at least this long before a worker takes it
+  ingest_base = 20,       -- processing time of a file: base ...
+  ingest_per_100kb = 10,  -- ... plus this much per 100 KiB ...
+  ingest_jitter = 2,      -- ... plus up to this much (seeded)
+  fail_after = 5,         -- a file that fails does so after this much processing
+  align_queued = 5,       -- alignment waits in `queued` this long
+  align_running = 55,     -- then runs this long (60 s in all)
+  align_fail_after = 25,  -- a SIM:ALIGNMENT_FAIL run fails this far into `running`
+}
+
+--- Alignment steps: name and end offset (seconds into `running`).
+M.ALIGN_STEPS = {
+  { "Preparing documents", 10 },
+  { "Generating QA pairs", 40 },
+  { "Validating dataset", 50 },
+  { "Writing output files", 55 },
+}
+
+--- The documented ingestion errors (contract section 7.1).
+M.FAILURES = {
+  empty = { "The file appears to be empty.", "Upload a file with content." },
+  corrupt_pdf = { "The PDF may be corrupted, password-protected, or in an unsupported format.",
+    "Upload a valid, unprotected PDF." },
+  oversized = { "The PDF contains pages that exceed the maximum supported size.",
+    "Re-export the PDF with smaller page dimensions." },
+  not_found = { "The file was not found or is not owned by the current user.",
+    "Re-upload the file or verify the correct file_id." },
+  transient = { "Service temporarily unavailable.", "Retry the job after a brief wait." },
+  internal = { "Internal processing failure.", "If the issue persists, contact support." },
+}
+
+--- Create the job store.
+---@param opts table {clock, ids, files, workers, user_id}
+---@return table
+function M.new(opts)
+  local self = setmetatable({}, M)
+  self.clock = opts.clock
+  self.ids = opts.ids
+  self.files = opts.files
+  self.workers = opts.workers or 2
+  self.user_id = opts.user_id or "user-sim"
+  self:reset()
+  return self
+end
+
+--- Forget every job, queue entry and alignment.
+function M:reset()
+  self.jobs = {}
+  self.job_seq = 0
+  self.queue = {}          -- global FIFO of queued records
+  self.slots = {}          -- worker slot index -> running record
+  self.running = {}        -- list of running records
+  self.active = {}         -- alignments still queued or running
+  self.alignments = {}     -- alignment id -> alignment
+  self.transient_done = {} -- file ids whose one simulated outage already happened
+  self.flow_seq = 0
+  self.cursor = self.clock:now()
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- helpers
+-- ---------------------------------------------------------------------------------------------
+
+local function conflict(detail)
+  return { status = 409, detail = detail }
+end
+
+local function plural(n, one, many)
+  return n == 1 and one or many
+end
+
+local function add_event(job, t, etype, message, metadata)
+  job.event_seq = (job.event_seq or 0) + 1
+  job.timeline[#job.timeline + 1] = {
+    t = t, seq = job.event_seq, event_type = etype, message = message,
+    metadata = metadata or object(),
+  }
+end
+
+local function touch(job, t)
+  if t > job.updated_at then job.updated_at = t end
+end
+
+local function renumber(queue)
+  for i, rec in ipairs(queue) do rec.queue_position = i end
+end
+
+local function remove_value(list, v)
+  for i = #list, 1, -1 do
+    if list[i] == v then table.remove(list, i) end
+  end
+end
+
+-- Keep at most n characters of a UTF-8 string.
+local function utf8_prefix(s, n)
+  if validate.char_len(s) <= n then return s end
+  local count, i = 0, 1
+  while i <= #s do
+    local b = s:byte(i)
+    if b < 0x80 or b >= 0xC0 then
+      count = count + 1
+      if count > n then break end
+    end
+    i = i + 1
+  end
+  return s:sub(1, i - 1)
+end
+
+local function findex(job, file_id)
+  for i, e in ipairs(job.attached) do
+    if e.file_id == file_id then return i end
+  end
+  return nil
+end
+
+local function dedupe(list)
+  local seen, out = {}, {}
+  for _, v in ipairs(list) do
+    if not seen[v] then
+      seen[v] = true
+      out[#out + 1] = v
+    end
+  end
+  return out
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- status derivation
+-- ---------------------------------------------------------------------------------------------
+
+local function ingestion_active(ij)
+  if ij.status ~= "queued" and ij.status ~= "running" then return false end
+  for _, rec in ipairs(ij.records) do
+    if not rec.deleted then return true end
+  end
+  return false
+end
+
+--- Derived status and status message of a job (contract section 6).
+--- Call as `st:derive(job)`; it only reads the job.
+---@param job table
+---@return string status, string|nil message
+function M.derive(_, job)
+  local al = job.alignment
+  if al then return al.status, al.status_message end
+  local queued, running = 0, 0
+  for _, ij in ipairs(job.ingestion_jobs) do
+    if ingestion_active(ij) then
+      for _, rec in ipairs(ij.records) do
+        if not rec.deleted then
+          if rec.status == "queued" then queued = queued + 1 end
+          if rec.status == "running" then running = running + 1 end
+        end
+      end
+    end
+  end
+  if queued + running > 0 then
+    return "file_processing", format("Ingesting %d %s: %d running, %d queued.", queued + running,
+      plural(queued + running, "file", "files"), running, queued)
+  end
+  local failed = 0
+  for _, e in ipairs(job.attached) do
+    if e.record and e.record.status == "failed" then failed = failed + 1 end
+  end
+  if failed > 0 then
+    return "needs_review", format(
+      "%d %s failed ingestion: %s with remove-files or add %s with add-files.", failed,
+      plural(failed, "file", "files"), plural(failed, "remove it", "remove them"),
+      plural(failed, "a corrected file", "corrected files"))
+  end
+  if job.job_type ~= "context_grounded_vector_db" and #job.attached == 0 then
+    return "needs_review", "No files attached: add files with POST /v1/flow/data-jobs/" ..
+      job.id .. "/add-files."
+  end
+  if job.job_type == "principle_files" and not job.system_prompt then
+    return "needs_review", "A system prompt is required for principle_files jobs: set " ..
+      "system_prompt with PATCH /v1/flow/data-jobs/" .. job.id ..
+      " (POST /v1/flow/data-jobs/gen_system_prompt can draft one)."
+  end
+  if job.job_type == "context_grounded_vector_db" and not job.vector_database_id then
+    return "needs_review", "A vector_database_id is required for context_grounded_vector_db " ..
+      "jobs: set it with PATCH /v1/flow/data-jobs/" .. job.id .. "."
+  end
+  return "ready_to_start", nil
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- the event engine
+-- ---------------------------------------------------------------------------------------------
+
+local function free_slot(self)
+  local i = 1
+  while self.slots[i] do i = i + 1 end
+  return i
+end
+
+local function next_event(self)
+  local best_t, best_kind, best_obj
+  local function consider(t, kind, obj)
+    if t and (best_t == nil or t < best_t) then
+      best_t, best_kind, best_obj = t, kind, obj
+    end
+  end
+  -- Finishes come first on ties so a freed worker can take the next file at the same instant.
+  for _, rec in ipairs(self.running) do consider(rec.finish_at, "finish", rec) end
+  if #self.running < self.workers and self.queue[1] then
+    consider(max(self.cursor, self.queue[1].eligible_at), "start", self.queue[1])
+  end
+  for _, al in ipairs(self.active) do consider(al.next_at, "align", al) end
+  return best_t, best_kind, best_obj
+end
+
+local function start_record(self, rec, t)
+  table.remove(self.queue, 1)
+  renumber(self.queue)
+  local slot = free_slot(self)
+  self.slots[slot] = rec
+  rec.slot = slot
+  self.running[#self.running + 1] = rec
+  rec.status = "running"
+  rec.queue_position = nil
+  rec.processing_at = t
+  rec.worker_id = "sim-worker-" .. slot
+  rec.metaflow_job_id = rec.flow_id
+  rec.finish_at = t + rec.duration
+  local ij, job = rec.ijob, rec.job
+  ij.updated_at = t
+  if ij.status == "queued" then
+    ij.status = "running"
+    add_event(job, t, "File Processing Started", "Started processing files.", object(
+      "ingestion_job_id", ij.id, "status", "running", "record_count", #ij.records))
+  end
+  touch(job, t)
+end
+
+local function md_content(rec, source)
+  local title = (rec.filename or "document"):gsub("%.[%w]+$", "")
+  return table.concat({
+    "# " .. title, "",
+    "## Overview", "", "Converted from " .. rec.filename .. " (" .. (source and source.bytes or 0)
+      .. " bytes).", "",
+    "## Key points", "", "- Simulated extraction of the document text.", "",
+    "## Details", "", "Section content produced by the ingestion simulator.", "",
+    "## Summary", "", "End of converted document.", "",
+  }, "\n")
+end
+
+local function finish_record(self, rec, t)
+  remove_value(self.running, rec)
+  if rec.slot and self.slots[rec.slot] == rec then self.slots[rec.slot] = nil end
+  local ij, job = rec.ijob, rec.job
+  if rec.outcome then
+    rec.status = "failed"
+    rec.failed_at = t
+    rec.error_message = rec.outcome[1]
+    rec.suggested_fix = rec.outcome[2]
+  else
+    rec.status = "completed"
+    rec.completed_at = t
+    local source = self.files:get(rec.file_id)
+    local md_name = (rec.filename:gsub("%.[%w]+$", "")) .. ".md"
+    self.files:add({ id = rec.md_id, filename = md_name, content = md_content(rec, source),
+      purpose = "alignment", created_at = t, original_file_id = rec.file_id })
+    rec.alignment_file_id = rec.md_id
+  end
+  ij.updated_at = t
+  local done, failed = 0, 0
+  for _, r in ipairs(ij.records) do
+    if r.status == "completed" or r.status == "failed" then done = done + 1 end
+    if r.status == "failed" then failed = failed + 1 end
+  end
+  if done == #ij.records then
+    ij.status = failed == #ij.records and "failed" or "completed"
+    add_event(job, t, "File Processing Completed", "Finished processing files.", object(
+      "ingestion_job_id", ij.id, "status", ij.status, "record_count", #ij.records,
+      "failed_count", failed))
+  end
+  touch(job, t)
+end
+
+local function qa_rows(al)
+  local job = al.job
+  local rows = {}
+  local names = {}
+  for _, e in ipairs(job.attached) do names[#names + 1] = e.name or e.file_id end
+  if #names == 0 then names[1] = job.vector_database_id or job.name end
+  for i = 1, 10 * #names do
+    local src = names[(i - 1) % #names + 1]
+    rows[#rows + 1] = json.encode(object("messages", array({
+      object("role", "system", "content", job.system_prompt or ""),
+      object("role", "user", "content", format("Question %d about %s?", i, src)),
+      object("role", "assistant", "content", format("Answer %d, grounded in %s.", i, src)),
+    })))
+  end
+  return rows
+end
+
+local function complete_alignment(self, al, t)
+  local rows = qa_rows(al)
+  local jsonl = table.concat(rows, "\n") .. "\n"
+  -- Not a real Parquet encoding, just bytes with Parquet's magic markers at both ends.
+  local parquet = "PAR1" .. jsonl .. "PAR1"
+  local base = "qa_pairs_" .. al.id
+  local pq = self.files:add({ id = al.output_ids[1], filename = base .. ".parquet",
+    content = parquet, purpose = "fine-tune", created_at = t })
+  local jl = self.files:add({ id = al.output_ids[2], filename = base .. ".jsonl",
+    content = jsonl, purpose = "alignment", created_at = t })
+  al.outputs = { pq, jl }
+  al.status = "completed"
+  al.completed_at = t
+  al.status_message = format("Generated %d QA pairs.", #rows)
+  add_event(al.job, t, "Alignment Completed", "Alignment completed.", object(
+    "alignment_job_id", al.id, "status", "completed",
+    "output_file_ids", array({ pq.id, jl.id })))
+end
+
+local function step_alignment(self, al, t)
+  al.updated_at = t
+  if al.status == "queued" then
+    al.status = "running"
+    al.running_at = t
+    if al.fail then
+      al.next_at = t + us(M.TIMING.align_fail_after)
+    else
+      al.next_at = t + us(M.TIMING.align_running)
+    end
+  elseif al.fail then
+    al.status = "failed"
+    al.ended_at = t
+    al.next_at = nil
+    al.status_message = "Alignment failed while generating QA pairs: the simulated failure " ..
+      "trigger SIM:ALIGNMENT_FAIL was found in the instructions or system prompt. Remove it " ..
+      "and clone the job to try again."
+    add_event(al.job, t, "Alignment Failed", "Alignment failed.", object(
+      "alignment_job_id", al.id, "status", "failed", "status_message", al.status_message))
+  else
+    al.next_at = nil
+    al.ended_at = t
+    complete_alignment(self, al, t)
+  end
+  if not al.next_at then remove_value(self.active, al) end
+  touch(al.job, t)
+end
+
+--- Replay every lifecycle event due up to simulated time `now`.
+---@param now number simulated microseconds
+function M:advance(now)
+  -- Bounded so a huge jump in time cannot hang a request; the rest is replayed next time.
+  for _ = 1, 100000 do
+    local t, kind, obj = next_event(self)
+    if t == nil or t > now then break end
+    if t > self.cursor then self.cursor = t end
+    if kind == "finish" then
+      finish_record(self, obj, t)
+    elseif kind == "start" then
+      start_record(self, obj, t)
+    else
+      step_alignment(self, obj, t)
+    end
+  end
+  if now > self.cursor then self.cursor = now end
+end
+
+--- Resize the worker pool (after replaying what was due under the old size).
+---@param n integer
+function M:set_workers(n)
+  self:advance(self.clock:now())
+  self.workers = n
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- operations
+-- ---------------------------------------------------------------------------------------------
+
+local function opt(v)
+  if v == json.null then return nil end
+  return v
+end
+
+--- Create a job from validated fields.
+---@param fields table
+---@return table job
+function M:create_job(fields)
+  local now = self.clock:stamp()
+  self.job_seq = self.job_seq + 1
+  local job = {
+    id = self.ids:id("dj"),
+    seq = self.job_seq,
+    user_id = self.user_id,
+    name = fields.name,
+    job_type = fields.job_type,
+    created_at = now,
+    updated_at = now,
+    system_prompt = opt(fields.system_prompt),
+    instructions = opt(fields.instructions),
+    vector_database_id = opt(fields.vector_database_id),
+    ingestion_jobs = {},
+    attached = {},
+    timeline = {},
+  }
+  if job.system_prompt then job.system_prompt_updated_at = now end
+  if job.instructions then job.instructions_updated_at = now end
+  add_event(job, now, "Created", "Data job created.", object())
+  self.jobs[job.id] = job
+  return job
+end
+
+---@param id string
+---@return table|nil
+function M:get_job(id)
+  return self.jobs[id]
+end
+
+--- Find an alignment by id.
+---@param id string
+---@return table|nil
+function M:get_alignment(id)
+  return self.alignments[id]
+end
+
+--- Jobs filtered, sorted (ties broken by id so pages are stable) and sliced.
+---@param opts table {job_type?, sort_by, sort_order, limit, offset}
+---@return table
+function M:list_jobs(opts)
+  local all = {}
+  for _, job in pairs(self.jobs) do
+    if not opts.job_type or job.job_type == opts.job_type then all[#all + 1] = job end
+  end
+  local key, desc = opts.sort_by, opts.sort_order == "desc"
+  table.sort(all, function(a, b)
+    local va, vb = a[key], b[key]
+    if va == vb then va, vb = a.id, b.id end
+    if desc then return va > vb end
+    return va < vb
+  end)
+  local out = {}
+  for i = opts.offset + 1, math.min(#all, opts.offset + opts.limit) do out[#out + 1] = all[i] end
+  return out
+end
+
+--- Apply a PATCH. Explicit nulls clear optional fields; a null name is ignored because a
+--- job always has a name.
+---@param job table
+---@param fields table validated body
+---@return table job
+function M:patch_job(job, fields)
+  local now = self.clock:stamp()
+  if fields.name ~= nil and fields.name ~= json.null then job.name = fields.name end
+  if fields.system_prompt ~= nil then
+    local v = opt(fields.system_prompt)
+    if v ~= job.system_prompt then
+      job.system_prompt = v
+      job.system_prompt_updated_at = now
+      add_event(job, now, "System Prompt Updated",
+        v and "System prompt updated." or "System prompt cleared.", object())
+    end
+  end
+  if fields.instructions ~= nil then
+    local v = opt(fields.instructions)
+    if v ~= job.instructions then
+      job.instructions = v
+      job.instructions_updated_at = now
+    end
+  end
+  if fields.vector_database_id ~= nil then job.vector_database_id = opt(fields.vector_database_id) end
+  job.updated_at = now
+  return job
+end
+
+local function started_conflict(self, job, action)
+  local status = self:derive(job)
+  return conflict(format("Data job '%s' has already been started (status: %s); files can no " ..
+    "longer be %s. Clone it with POST /v1/flow/data-jobs/%s/clone to get an editable copy.",
+    job.id, status, action, job.id))
+end
+
+-- Decide at enqueue time how a file's ingestion will end, so a record's fate does not depend
+-- on when a client polls. Order: not found, empty, corrupt PDF, oversized, internal, transient.
+local function outcome_for(self, file, file_id)
+  local F = M.FAILURES
+  if not file then return F.not_found end
+  local content = file.content
+  if #content == 0 then return F.empty end
+  if file.type == "pdf" and content:sub(1, 5) ~= "%PDF-" then return F.corrupt_pdf end
+  if find(content, "SIM:OVERSIZED_PAGES", 1, true) then return F.oversized end
+  if find(content, "SIM:INTERNAL", 1, true) then return F.internal end
+  if find(content, "SIM:TRANSIENT", 1, true) and not self.transient_done[file_id] then
+    self.transient_done[file_id] = true
+    return F.transient
+  end
+  return nil
+end
+
+local function attach(job, entry)
+  local i = findex(job, entry.file_id)
+  if i then job.attached[i] = entry else job.attached[#job.attached + 1] = entry end
+end
+
+--- Attach files: Markdown at once, other supported types through one new ingestion job.
+---@param job table
+---@param file_ids table list of ids (validated strings)
+---@param method string|nil ingestion method
+---@return table|nil job
+---@return table|nil err {status, detail} or {status=422, items}
+function M:add_files(job, file_ids, method)
+  if job.alignment then return nil, started_conflict(self, job, "added") end
+  file_ids = dedupe(file_ids)
+  local items = {}
+  for i, id in ipairs(file_ids) do
+    local f = self.files:get(id)
+    if f and f.type ~= "md" and not M.INGESTIBLE[f.type or ""] then
+      local ext = f.filename:match("%.([^.]+)$") or "(none)"
+      local msg = format("Value error, File '%s' (%s) has unsupported type '%s'. Supported " ..
+        "types: .md, .pdf, .docx, .doc, .ppt, .pptx.", f.filename, id, ext)
+      items[#items + 1] = validate.item("value_error", { "body", "file_ids", i - 1 }, msg, id,
+        object("error", msg:sub(#"Value error, " + 1)))
+    end
+  end
+  if #items > 0 then return nil, { status = 422, items = items } end
+
+  local now = self.clock:stamp()
+  local ij
+  for _, id in ipairs(file_ids) do
+    local f = self.files:get(id)
+    local entry = {
+      file_id = id,
+      name = f and f.filename or id,
+      type = f and f.type or nil,
+      created_at = f and f.created_at or nil,
+      bytes = f and f.bytes or nil,
+    }
+    if not (f and f.type == "md") then
+      if not ij then
+        ij = { id = self.ids:id("ij"), status = "queued", created_at = now, updated_at = now,
+          file_ids = {}, records = {}, job = job }
+        job.ingestion_jobs[#job.ingestion_jobs + 1] = ij
+      end
+      ij.file_ids[#ij.file_ids + 1] = id
+      local outcome = outcome_for(self, f, id)
+      local jitter = self.ids:random() * M.TIMING.ingest_jitter
+      local duration
+      if outcome then
+        duration = M.TIMING.fail_after
+      else
+        duration = M.TIMING.ingest_base + M.TIMING.ingest_per_100kb * f.bytes / 102400 + jitter
+      end
+      self.flow_seq = self.flow_seq + 1
+      local rec = {
+        record_id = self.ids:id("ijf"),
+        ingestion_job_id = ij.id,
+        alignment_file_id = id,
+        user_id = self.user_id,
+        filename = entry.name,
+        method = method or "best",
+        status = "queued",
+        deleted = false,
+        created_at = now,
+        -- internal
+        job = job, ijob = ij, file_id = id, outcome = outcome, duration = us(duration),
+        eligible_at = now + us(M.TIMING.pickup), md_id = self.ids:id("md-file"),
+        flow_id = format("IngestionFlow/sim/%d", self.flow_seq),
+      }
+      ij.records[#ij.records + 1] = rec
+      self.queue[#self.queue + 1] = rec
+      entry.record = rec
+    end
+    attach(job, entry)
+  end
+  renumber(self.queue)
+  add_event(job, now, "Files Added", format("Added %d %s.", #file_ids,
+    plural(#file_ids, "file", "files")), object("file_ids", array(file_ids), "count", #file_ids))
+  job.updated_at = now
+  return job
+end
+
+--- Detach files. Their ingestion records stay in `ingestion_jobs` but are marked deleted.
+---@param job table
+---@param file_ids table
+---@return table|nil job
+---@return table|nil err
+function M:remove_files(job, file_ids)
+  if job.alignment then return nil, started_conflict(self, job, "removed") end
+  file_ids = dedupe(file_ids)
+  local missing = {}
+  for _, id in ipairs(file_ids) do
+    if not findex(job, id) then missing[#missing + 1] = "'" .. id .. "'" end
+  end
+  if #missing > 0 then
+    local attached = {}
+    for _, e in ipairs(job.attached) do attached[#attached + 1] = "'" .. e.file_id .. "'" end
+    return nil, conflict(format("%s %s not attached to data job '%s'. Attached files: %s.",
+      plural(#missing, "File", "Files"), table.concat(missing, ", "),
+      job.id, #attached > 0 and table.concat(attached, ", ") or "none"))
+  end
+  local now = self.clock:stamp()
+  for _, id in ipairs(file_ids) do
+    table.remove(job.attached, findex(job, id))
+    for _, ij in ipairs(job.ingestion_jobs) do
+      for _, rec in ipairs(ij.records) do
+        if rec.file_id == id then rec.deleted = true end
+      end
+    end
+  end
+  add_event(job, now, "Files Removed", format("Removed %d %s.", #file_ids,
+    plural(#file_ids, "file", "files")), object("file_ids", array(file_ids), "count", #file_ids))
+  job.updated_at = now
+  return job
+end
+
+--- Start alignment (only from ready_to_start).
+---@param job table
+---@return table|nil job
+---@return table|nil err
+function M:start(job)
+  local status, message = self:derive(job)
+  if status ~= "ready_to_start" then
+    local why = message and (" " .. message) or ""
+    return nil, conflict(format("Data job '%s' cannot be started: its status is '%s' and only " ..
+      "jobs in 'ready_to_start' can be started.%s", job.id, status, why))
+  end
+  local now = self.clock:stamp()
+  local al = {
+    id = self.ids:id("al"), job = job, status = "queued", created_at = now, updated_at = now,
+    next_at = now + us(M.TIMING.align_queued),
+    fail = validate.contains(job.instructions, "SIM:ALIGNMENT_FAIL") or
+      validate.contains(job.system_prompt, "SIM:ALIGNMENT_FAIL"),
+    output_ids = { self.ids:id("file"), self.ids:id("file") },
+  }
+  job.alignment = al
+  job.alignment_job_id = al.id
+  job.resolved_instructions = job.instructions or
+    "Generate question and answer pairs grounded in the attached source material."
+  self.alignments[al.id] = al
+  self.active[#self.active + 1] = al
+  add_event(job, now, "Alignment Started", "Alignment started.", object(
+    "alignment_job_id", al.id, "status", "queued"))
+  job.updated_at = now
+  return job
+end
+
+--- Cancel a queued or running alignment.
+---@param job table
+---@return table|nil job
+---@return table|nil err
+function M:cancel(job)
+  local al = job.alignment
+  if not al or (al.status ~= "queued" and al.status ~= "running") then
+    local status = self:derive(job)
+    return nil, conflict(format("Data job '%s' has no queued or running alignment to cancel " ..
+      "(status: %s). Cancel applies only after /start while the alignment is queued or running.",
+      job.id, status))
+  end
+  local now = self.clock:stamp()
+  al.status = "cancelled"
+  al.stopped_at = now
+  al.ended_at = now
+  al.updated_at = now
+  al.next_at = nil
+  al.status_message = "Alignment cancelled on request."
+  remove_value(self.active, al)
+  add_event(job, now, "Alignment Cancelled", "Alignment cancelled.", object(
+    "alignment_job_id", al.id, "status", "cancelled"))
+  job.updated_at = now
+  return job
+end
+
+--- Clone a job: settings plus the attached files that are ready (completed or Markdown).
+---@param src table
+---@param name string|nil
+---@return table job
+function M:clone(src, name)
+  local job = self:create_job({
+    name = name or (utf8_prefix(src.name, 248) .. " (copy)"),
+    job_type = src.job_type,
+    system_prompt = src.system_prompt,
+    instructions = src.instructions,
+    vector_database_id = src.vector_database_id,
+  })
+  job.origin_data_job_id = src.id
+  local copied = {}
+  for _, e in ipairs(src.attached) do
+    if not e.record or e.record.status == "completed" then
+      job.attached[#job.attached + 1] = {
+        file_id = e.file_id, name = e.name, type = e.type, created_at = e.created_at,
+        bytes = e.bytes, record = e.record,
+      }
+      copied[#copied + 1] = e.file_id
+    end
+  end
+  add_event(job, job.created_at, "Cloned", "Cloned from data job " .. src.id .. ".", object(
+    "origin_data_job_id", src.id, "file_ids", array(copied), "count", #copied))
+  return job
+end
+
+--- Delete a job for good; its queued files leave the queue and its workers are freed.
+---@param job table
+function M:delete_job(job)
+  for i = #self.queue, 1, -1 do
+    if self.queue[i].job == job then table.remove(self.queue, i) end
+  end
+  renumber(self.queue)
+  for i = #self.running, 1, -1 do
+    local rec = self.running[i]
+    if rec.job == job then
+      table.remove(self.running, i)
+      if self.slots[rec.slot] == rec then self.slots[rec.slot] = nil end
+    end
+  end
+  if job.alignment then
+    remove_value(self.active, job.alignment)
+    self.alignments[job.alignment.id] = nil
+  end
+  self.jobs[job.id] = nil
+end
+
+--- Progress fields of an alignment as seen at simulated time `now`.
+---@param al table
+---@param now number
+---@return table fields {current_step, step_progress, progress, estimated_completion_at, eta_minutes}
+function M.alignment_progress(al, now)
+  local T = M.TIMING
+  local r = {}
+  if al.status == "queued" then
+    r.progress = 0
+    r.estimated_completion_at = al.created_at + us(T.align_queued + T.align_running)
+  elseif al.status == "completed" then
+    r.progress = 100
+    r.estimated_completion_at = al.completed_at
+    r.eta_minutes = 0
+    return r
+  elseif al.running_at then
+    local at = al.ended_at or now
+    local elapsed = (at - al.running_at) / 1e6
+    if elapsed < 0 then elapsed = 0 end
+    if elapsed > T.align_running then elapsed = T.align_running end
+    r.progress = math.min(99, floor(elapsed / T.align_running * 100))
+    local prev = 0
+    for _, step in ipairs(M.ALIGN_STEPS) do
+      if elapsed < step[2] or step == M.ALIGN_STEPS[#M.ALIGN_STEPS] then
+        r.current_step = step[1]
+        r.step_progress = math.min(100, floor((elapsed - prev) / (step[2] - prev) * 100))
+        break
+      end
+      prev = step[2]
+    end
+    if al.status == "running" then
+      r.estimated_completion_at = al.running_at + us(T.align_running)
+    end
+  else
+    r.progress = 0
+  end
+  if al.status == "queued" or al.status == "running" then
+    local left = (r.estimated_completion_at - now) / 60e6
+    if left < 0 then left = 0 end
+    r.eta_minutes = math.ceil(left)
+  end
+  return r
+end
+
+return M

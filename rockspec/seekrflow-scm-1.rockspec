@@ -1,0 +1,48 @@
+rockspec_format = "3.0"
+package = "seekrflow"
+version = "scm-1"
+source = {
+  url = "git+file:///dev/null", -- replaced by the release process; `luarocks make` uses the checkout
+}
+description = {
+  summary = "Lua client for SeekrFlow's data-jobs API, with a local simulator",
+  detailed = [[
+    Watch SeekrFlow data jobs through ingestion and alignment, understand
+    failed files and fix them. A C core on libcurl and lua-cjson; Lua on top.
+  ]],
+  license = "MIT",
+  labels = { "http", "api", "client", "libcurl" },
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+  "lua-cjson >= 2.1",
+  "luasocket >= 3.0", -- only the simulator needs it
+}
+external_dependencies = {
+  CURL = { header = "curl/curl.h" },
+}
+build = {
+  type = "make",
+  build_variables = {
+    CFLAGS = "$(CFLAGS)",
+    LIBFLAG = "$(LIBFLAG)",
+    LUA_INCDIR = "$(LUA_INCDIR)",
+    LUA = "$(LUA)",
+    CURL_CFLAGS = "-I$(CURL_INCDIR)",
+    CURL_LIBS = "-L$(CURL_LIBDIR) -lcurl",
+  },
+  install_variables = {
+    LIBDIR = "$(LIBDIR)",
+    LUADIR = "$(LUADIR)",
+    LUA = "$(LUA)",
+  },
+  install = {
+    bin = {
+      ["seekrflow-sim"] = "bin/seekrflow-sim",
+    },
+  },
+}
+test = {
+  type = "command",
+  command = "make test",
+}

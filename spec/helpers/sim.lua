@@ -1,0 +1,103 @@
+--- Spec helper: the simulator tools/run-specs started, its control API, and
+--- clients pointed at it. The control calls use LuaSocket, not the client
+--- under test, so a bug in the client cannot hide itself.
+local http = require "socket.http"
+local ltn12 = require "ltn12"
+local socket = require "socket"
+local core = require "seekrflow.core"
+local seekrflow = require "seekrflow"
+
+local sim = {}
+
+sim.url = os.getenv("SEEKRFLOW_SIM_URL")
+assert(sim.url, "SEEKRFLOW_SIM_URL is not set: run the specs with `make test` or `sh tools/run-specs`")
+sim.base_url = sim.url .. "/v1"
+sim.api_key = "sim-key"
+
+--- Calls the control API; returns the decoded body and the status.
+function sim.control(method, path, body)
+  local chunks = {}
+  local payload = body and core.json_encode(body) or nil
+  local _, status = http.request {
+    url = sim.url .. path,
+    method = method,
+    source = payload and ltn12.source.string(payload) or nil,
+    headers = payload and { ["content-type"] = "application/json", ["content-length"] = #payload } or nil,
+    sink = ltn12.sink.table(chunks),
+  }
+  local text = table.concat(chunks)
+  local decoded = text ~= "" and core.json_decode(text) or nil
+  return decoded, status
+end
+
+function sim.reset() assert(select(2, sim.control("POST", "/_sim/reset")) == 200) end
+
+--- Adds a fault: { route = "GET /v1/flow/data-jobs/{id}", kind = "status", status = 503, … }.
+function sim.fault(spec)
+  local body, status = sim.control("POST", "/_sim/faults", spec)
+  assert(status == 201, "could not add fault: " .. tostring(status))
+  return body
+end
+
+function sim.stats() return (sim.control("GET", "/_sim/stats")) end
+function sim.requests() return (sim.control("GET", "/_sim/requests")) end
+
+--- Requests of the log that match a route pattern, e.g. "POST /v1/flow/data-jobs/{id}/add-files".
+function sim.requests_for(route)
+  local found = {}
+  for _, r in ipairs(sim.requests()) do
+    if r.route == route then found[#found + 1] = r end
+  end
+  return found
+end
+
+--- Stores a file in the simulator and returns its FileResponse.
+function sim.file(filename, content)
+  local body, status = sim.control("POST", "/_sim/files",
+    { filename = filename, content = content, purpose = "alignment" })
+  assert(status == 200 or status == 201, "could not create file: " .. tostring(status))
+  return body
+end
+
+function sim.config(values) return sim.control("POST", "/_sim/config", values) end
+
+--- A client for the simulator; fast retries so specs stay quick.
+function sim.client(opts)
+  local o = { api_key = sim.api_key, base_url = sim.base_url, retry_initial_delay = 0.02, retry_max_delay = 0.1 }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return seekrflow.new(o)
+end
+
+--- Polls fn until it returns a truthy value; fails after `seconds`.
+function sim.eventually(fn, seconds, what)
+  local deadline = socket.gettime() + (seconds or 10)
+  while true do
+    local value = fn()
+    if value then return value end
+    if socket.gettime() > deadline then error("timed out waiting for " .. (what or "a condition"), 2) end
+    socket.sleep(0.02)
+  end
+end
+
+--- Creates a job and attaches files; returns the job id and the file ids.
+---@param files table list of { name, content }
+function sim.job_with_files(client, files, fields)
+  local job = { name = "spec job", job_type = "principle_files", system_prompt = "You are a test." }
+  for k, v in pairs(fields or {}) do job[k] = v end
+  local created = client.data_jobs:create(job)
+  local ids = {}
+  for i, f in ipairs(files) do ids[i] = sim.file(f[1], f[2]).id end
+  if #ids > 0 then client.data_jobs:add_files(created.id, ids) end
+  return created.id, ids
+end
+
+--- Waits until the job leaves file_processing and returns the detail.
+function sim.settled(client, id, seconds)
+  return sim.eventually(function()
+    local d = client.data_jobs:retrieve(id)
+    return d.status ~= "file_processing" and d or nil
+  end, seconds or 15, "job " .. id .. " to finish ingestion")
+end
+
+sim.seekrflow = seekrflow
+return sim
