@@ -50,7 +50,7 @@ sim:
 	$(LUA) bin/seekrflow-sim
 
 lint: check-c
-	luacheck lua bin spec
+	luacheck lua spec bin/seekrflow-sim
 
 check-c:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

@@ -206,13 +206,16 @@ function M.upload(ctx)
   local items = {}
   if not purpose then
     items[#items + 1] = validate.item("missing", { "body", "purpose" }, "Field required", json.null)
-  elseif purpose.filename then
-    items[#items + 1] = validate.item("enum", { "body", "purpose" }, "Input should be " ..
-      validate.expected(files_mod.PURPOSES), purpose.filename,
-      object("expected", validate.expected(files_mod.PURPOSES)))
   else
-    validate.query_enum(items, { purpose = purpose.data }, "purpose", files_mod.PURPOSES)
-    if items[1] then items[1].loc[1] = "body" end
+    local valid = false
+    for _, p in ipairs(files_mod.PURPOSES) do
+      if purpose.data == p and not purpose.filename then valid = true end
+    end
+    if not valid then
+      local exp = validate.expected(files_mod.PURPOSES)
+      items[#items + 1] = validate.item("enum", { "body", "purpose" }, "Input should be " .. exp,
+        purpose.data, object("expected", exp))
+    end
   end
   if not file then
     items[#items + 1] = validate.item("missing", { "body", "files" }, "Field required", json.null)

@@ -20,7 +20,7 @@ local M = {}
 M.__index = M
 
 M.LOG_SIZE = 200
-M.LOG_BODY_MAX = 1024 * 1024
+M.LOG_BODY_MAX = 64 * 1024 -- bodies in the request log are cut here to bound memory
 M.USER_ID = "user-sim"
 
 --- Create the application.

@@ -19,7 +19,8 @@ M.REASONS = {
   [204] = "No Content", [301] = "Moved Permanently", [302] = "Found", [304] = "Not Modified",
   [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not Found",
   [405] = "Method Not Allowed", [408] = "Request Timeout", [409] = "Conflict",
-  [411] = "Length Required", [413] = "Content Too Large", [415] = "Unsupported Media Type",
+  [411] = "Length Required", [413] = "Content Too Large", [414] = "URI Too Long",
+  [415] = "Unsupported Media Type",
   [417] = "Expectation Failed", [422] = "Unprocessable Entity", [429] = "Too Many Requests",
   [431] = "Request Header Fields Too Large", [500] = "Internal Server Error",
   [501] = "Not Implemented", [502] = "Bad Gateway", [503] = "Service Unavailable",
@@ -159,7 +160,8 @@ function M.read_request(reader, on_continue)
   -- absolute-form targets ("http://host/path") are accepted, as RFC 9112 requires.
   local path_part = target
   if not find(target, "^/") then
-    path_part = target:match("^%a[%w+.-]*://[^/]*(/.*)$") or (target:match("^%a[%w+.-]*://[^/]*$") and "/")
+    path_part = target:match("^%a[%w+.-]*://[^/]*(/.*)$")
+    if not path_part and target:match("^%a[%w+.-]*://[^/]*$") then path_part = "/" end
     if not path_part then return bad(400, "malformed request target") end
   end
   local raw_path, qs = path_part:match("^([^?#]*)%??([^#]*)")

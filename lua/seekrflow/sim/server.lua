@@ -212,6 +212,8 @@ function Server:perform(conn, req, action, started)
   local body = action.no_body and "" or action.body
   -- RFC 9110 forbids Content-Length on 204; every other response carries it.
   local length = (not action.no_body) and #body or nil
+  -- A response to HEAD announces the length of the body it does not send.
+  if req.method == "HEAD" then body = "" end
   local ok = conn:write(head(req, action.status, action.content_type, length,
     action.headers, close) .. body)
   self:access(conn, req, action.status, #body, started)

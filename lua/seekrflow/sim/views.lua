@@ -4,7 +4,7 @@
 -- `[]` for empty lists, so clients can rely on the full shape.
 local json = require("seekrflow.sim.json")
 local clock = require("seekrflow.sim.clock")
-local state_mod = require("seekrflow.sim.state")
+local lifecycle = require("seekrflow.sim.lifecycle")
 
 local M = {}
 
@@ -107,7 +107,7 @@ end
 ---@param now number
 ---@return table
 function M.alignment(al, now)
-  local p = state_mod.alignment_progress(al, now)
+  local p = lifecycle.alignment_progress(al, now)
   return object(
     "id", al.id,
     "created_at", iso(al.created_at),
