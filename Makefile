@@ -18,7 +18,7 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -I$(LUA_INCDIR) $(CURL_
 
 BUILD   ?= build/$(notdir $(LUA))
 MODULE   = $(BUILD)/seekrflow/core.so
-SOURCES  = csrc/sf_module.c csrc/sf_error.c csrc/sf_json.c csrc/sf_http.c csrc/sf_data_jobs.c csrc/sf_files.c
+SOURCES  = csrc/sf_module.c csrc/sf_error.c csrc/sf_json.c csrc/sf_http.c csrc/sf_data_jobs.c csrc/sf_files.c csrc/sf_platform.c
 HEADERS  = csrc/sf_core.h csrc/sf_compat.h
 OBJECTS  = $(SOURCES:csrc/%.c=$(BUILD)/obj/%.o)
 
@@ -50,7 +50,7 @@ sim:
 	$(LUA) bin/seekrflow-sim
 
 lint: check-c
-	luacheck lua spec bin/seekrflow-sim
+	luacheck lua spec bin/seekrflow-sim bin/seekrflow
 
 check-c:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
@@ -67,10 +67,11 @@ asan:
 	  sh tools/run-specs
 
 install: $(MODULE)
-	mkdir -p $(DESTDIR)$(LIBDIR)/seekrflow $(DESTDIR)$(LUADIR)/seekrflow/sim
+	mkdir -p $(DESTDIR)$(LIBDIR)/seekrflow $(DESTDIR)$(LUADIR)/seekrflow/sim $(DESTDIR)$(LUADIR)/seekrflow/cli
 	cp $(MODULE) $(DESTDIR)$(LIBDIR)/seekrflow/core.so
 	cp lua/seekrflow/*.lua $(DESTDIR)$(LUADIR)/seekrflow/
 	cp lua/seekrflow/sim/*.lua $(DESTDIR)$(LUADIR)/seekrflow/sim/
+	cp lua/seekrflow/cli/*.lua $(DESTDIR)$(LUADIR)/seekrflow/cli/
 
 # Installs the rock into a scratch tree and uses it from another directory.
 rock-check:

@@ -134,6 +134,9 @@ void sf_open_http(lua_State *L);
 /* Percent-encodes s into b (RFC 3986 unreserved set kept). */
 int sf_escape(sf_buf *b, const char *s, size_t n);
 
+/* ---- platform (sf_platform.c) ---- */
+void sf_open_platform(lua_State *L);
+
 /* ---- files (sf_files.c) ---- */
 void sf_open_files(lua_State *L);
 void sf_push_files(lua_State *L, int client_idx);

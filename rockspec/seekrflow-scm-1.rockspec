@@ -38,6 +38,7 @@ build = {
   },
   install = {
     bin = {
+      ["seekrflow"] = "bin/seekrflow",
       ["seekrflow-sim"] = "bin/seekrflow-sim",
     },
   },

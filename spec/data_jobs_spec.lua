@@ -2,12 +2,8 @@
 local sim = require "helpers.sim"
 local seekrflow = sim.seekrflow
 
-local function arg_error(fn)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error")
-  assert.equal("invalid_argument", err.kind, tostring(err))
-  return err
-end
+local util = require "helpers.util"
+local arg_error = util.arg_error
 
 describe("data_jobs", function()
   local client
@@ -295,23 +291,15 @@ describe("files", function()
   before_each(function()
     sim.reset()
     client = sim.client()
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p " .. dir))
+    dir = util.temp_dir()
   end)
 
   after_each(function()
     client:close()
-    os.execute("rm -rf " .. dir)
+    util.remove_dir(dir)
   end)
 
-  local function write(name, content)
-    local path = dir .. "/" .. name
-    local f = assert(io.open(path, "wb"))
-    f:write(content)
-    f:close()
-    return path
-  end
+  local function write(name, content) return util.write_file(dir, name, content) end
 
   it("uploads a file as multipart and gets it back by id", function()
     local content = "%PDF-1.7\n" .. string.rep("x", 200000)

@@ -89,6 +89,15 @@ function seekrflow.new(opts)
   return core.new_client(cfg)
 end
 
+--- Seconds on a monotonic clock (for deadlines; never jumps back).
+---@return number
+function seekrflow.monotonic() return core.monotonic() end
+
+--- Blocks for `seconds` without spinning. Returns false if a signal cut it short.
+---@param seconds number
+---@return boolean
+function seekrflow.sleep(seconds) return core.sleep(seconds) end
+
 --- Decodes JSON the way responses are decoded (null → nil in objects,
 --- integers as integers, arrays marked with array_mt).
 ---@param text string

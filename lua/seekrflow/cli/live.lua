@@ -1,0 +1,164 @@
+--- How `seekrflow watch` shows progress.
+---
+--- On a terminal: a frame (job, per-file state, queue positions, alignment,
+--- elapsed time) redrawn in place, never scrolled. Elsewhere (a pipe, a log
+--- file, CI): one line per change, so the output reads as a history.
+local render = require "seekrflow.cli.render"
+
+local live = {}
+
+local ESC = string.char(27)
+
+local SYMBOLS = {
+  queued = { "…", "dim" }, running = { "⟳", "cyan" }, completed = { "✓", "green" },
+  failed = { "✗", "red" }, markdown = { "✓", "green" },
+}
+
+--- Rows for every attached file, in attachment order: its latest record wins.
+local function file_rows(detail)
+  local latest = {}
+  for ingestion_job, record in detail:records() do
+    latest[record.record_id] = { record = record, ingestion_job = ingestion_job }
+  end
+  local rows = {}
+  for file in detail:each_file() do
+    local entry = file.record_id and latest[file.record_id]
+    rows[#rows + 1] = { file = file, record = entry and entry.record }
+  end
+  return rows
+end
+
+local function record_line(row, paint, state)
+  local record, name = row.record, row.file.name or row.file.file_id
+  local status = record and record.status or (row.file.record_id == nil and "markdown") or row.file.status or "?"
+  local symbol = SYMBOLS[status] or { "?", "yellow" }
+  local detail_text
+  if status == "queued" then
+    detail_text = record.queue_position and ("queued #" .. record.queue_position) or "queued"
+  elseif status == "running" then
+    -- timed from when this watch saw it start: the server's clock and ours may differ
+    local since = state.running_since and state.running_since[record.record_id]
+    detail_text = "running" .. (since and state.now and ("  " .. render.duration(state.now - since)) or "")
+  elseif status == "completed" then
+    local a, b = render.parse_time(record.processing_at), render.parse_time(record.completed_at)
+    detail_text = "completed" .. (a and b and ("  " .. render.duration(b - a)) or "")
+  elseif status == "failed" then
+    detail_text = "failed  " .. (record.error_message or "")
+  elseif status == "markdown" then
+    detail_text = "ready (Markdown, no ingestion needed)"
+  else
+    detail_text = status
+  end
+  return ("  %s %-24s %s"):format(paint(symbol[2], symbol[1]), render.clip(name, 24), paint(symbol[2], detail_text))
+end
+
+local function alignment_line(detail)
+  local a = detail.alignment_job
+  if not a then return nil end
+  local parts = { "alignment " .. tostring(a.status) }
+  if a.current_step then parts[#parts + 1] = a.current_step end
+  if a.progress then parts[#parts + 1] = ("%d%%"):format(math.floor(a.progress + 0.5)) end
+  if a.eta_minutes then parts[#parts + 1] = ("eta %d min"):format(a.eta_minutes) end
+  return "  " .. table.concat(parts, "  ")
+end
+
+--- The frame for a detail, as lines.
+function live.frame(detail, state, paint)
+  local lines = {}
+  lines[#lines + 1] = paint("bold", ("%s  %s"):format(detail.id or "?", detail.name or ""))
+  lines[#lines + 1] = ("  status %s%s   elapsed %s"):format(
+    paint(detail.status == "needs_review" and "yellow" or "bold", tostring(detail.status)),
+    detail.status_message and ("  " .. paint("dim", detail.status_message)) or "",
+    render.duration(state.elapsed or 0))
+  for _, row in ipairs(file_rows(detail)) do lines[#lines + 1] = record_line(row, paint, state) end
+  local align = alignment_line(detail)
+  if align then lines[#lines + 1] = align end
+  if state.last_event then
+    lines[#lines + 1] = paint("dim", "  last event: " .. state.last_event)
+  end
+  if state.note then lines[#lines + 1] = paint("yellow", "  " .. state.note) end
+  return lines
+end
+
+--- A terminal view: each draw replaces the previous frame.
+function live.terminal(write, paint, columns)
+  local view = { drawn = 0 }
+  function view:draw(detail, state)
+    local lines = live.frame(detail, state, paint)
+    local buffer = {}
+    if self.drawn > 0 then
+      -- back to the first line of the last frame, and clear below it
+      buffer[1] = "\r" .. ESC .. "[" .. self.drawn .. "A" .. ESC .. "[J"
+    end
+    for _, line in ipairs(lines) do
+      -- a wrapped line would break the count of lines to move back over
+      buffer[#buffer + 1] = render.clip(line, columns - 1 + (#line - render.width(line))) .. "\n"
+    end
+    write(table.concat(buffer))
+    self.drawn = #lines
+  end
+  return view
+end
+
+--- One line per change, for pipes and logs.
+function live.lines(write, paint)
+  local view = {}
+  local function say(state, text)
+    write(("%s %s\n"):format(paint("dim", render.duration(state.elapsed or 0)), text))
+  end
+  --- The state found by the first poll, compactly: the job, each attached
+  --- file as it stands, and the latest event (not the whole history).
+  function view.snapshot(_, detail, state)
+    say(state, ("job %s %s%s"):format(detail.id, paint("bold", tostring(detail.status)),
+      detail.status_message and ("  (" .. detail.status_message .. ")") or ""))
+    for _, row in ipairs(file_rows(detail)) do
+      local r, name = row.record, row.file.name or row.file.file_id
+      if not r then
+        say(state, ("  %s ready (Markdown)"):format(name))
+      elseif r.status == "failed" then
+        say(state, paint("red", ("  ✗ %s failed: %s"):format(name, r.error_message or "?")))
+      else
+        say(state, ("  %s %s%s"):format(name, r.status, r.queue_position and (" #" .. r.queue_position) or ""))
+      end
+    end
+    local last
+    for event in detail:each_event() do last = event end
+    if last then say(state, ("  latest event: %s — %s"):format(last.event_type, last.message or "")) end
+  end
+  function view.event(_, event, state)
+    local t = event.type
+    if t == "job_status" then
+      say(state, ("job %s%s%s"):format(event.from and (event.from .. " → ") or "", paint("bold", event.to),
+        event.message and ("  (" .. event.message .. ")") or ""))
+    elseif t == "record_added" then
+      local r = event.record
+      say(state, ("+ %s %s%s"):format(r.filename, r.status, r.queue_position and (" #" .. r.queue_position) or ""))
+    elseif t == "record_status" then
+      local r = event.record
+      if event.to == "failed" then
+        say(state, paint("red", ("✗ %s failed: %s"):format(r.filename, r.error_message or "?"))
+          .. (r.suggested_fix and ("  fix: " .. r.suggested_fix) or ""))
+      else
+        say(state, ("%s %s → %s"):format(r.filename, tostring(event.from), event.to))
+      end
+    elseif t == "queue_position" then
+      say(state, ("%s queue #%s → #%s"):format(event.record.filename, tostring(event.from), tostring(event.to)))
+    elseif t == "file_added" then
+      say(state, ("file attached: %s"):format(event.file.name or event.file.file_id))
+    elseif t == "file_removed" then
+      say(state, ("file removed: %s"):format(event.file.name or event.file.file_id))
+    elseif t == "timeline" then
+      say(state, ("event: %s — %s"):format(event.event.event_type, event.event.message or ""))
+    elseif t == "alignment" then
+      local a = event.alignment_job
+      say(state, ("alignment %s%s%s"):format(tostring(a.status), a.current_step and (", " .. a.current_step) or "",
+        a.progress and (", " .. math.floor(a.progress + 0.5) .. "%") or ""))
+    elseif t == "poll_error" then
+      say(state, paint("yellow", ("could not reach the server (%s); retrying in %.1f s"):format(
+        event.error and event.error.message or "?", event.delay or 0)))
+    end
+  end
+  return view
+end
+
+return live

@@ -1,0 +1,250 @@
+--- seekrflow.remediate: act on a data job's failed files through a client.
+---
+---     local remediate = require "seekrflow.remediate"
+---     local detail = remediate.remove_failed(client, "dj-…")     -- skip what failed
+---     detail = remediate.retry(client, detail)                    -- add transient failures again
+---     detail = remediate.replace(client, "dj-…", "file-old", "fixed.pdf")
+---
+--- Every function takes a client and either a data job id or a detail. A
+--- detail is used as it is (no new GET), so pass a fresh one or the id.
+--- Errors follow the client's mode: raised by default, `nil, err` for a
+--- client made with `errors = "return"`.
+local errors = require "seekrflow.errors"
+local summary = require "seekrflow.summary"
+
+local remediate = {}
+
+local function fail(message)
+  error(errors.new("invalid_argument", message), 0)
+end
+
+-- In "return" mode the client hands back nil, err. Raising it here lets each
+-- operation read as a straight sequence of steps; `run` then gives it to the
+-- caller the way the client would have.
+local function check(value, err)
+  if value == nil and err ~= nil then error(err, 0) end
+  return value
+end
+
+local function returns_errors(client)
+  local ok, cfg = pcall(client.config, client)
+  return ok and type(cfg) == "table" and cfg.errors == "return"
+end
+
+-- A client is a table or a userdata depending on the build: recognise it by
+-- the resources it has, without letting a bad value's indexing error escape.
+local function is_client(client)
+  local t = type(client)
+  if t ~= "table" and t ~= "userdata" then return false end
+  local ok, has = pcall(function() return client.data_jobs ~= nil and client.files ~= nil end)
+  return ok and has
+end
+
+local function run(name, client, fn, ...)
+  if not is_client(client) then
+    -- Without a client there is no mode to follow: raise, as a dot-for-colon
+    -- mistake does on the client itself.
+    fail(name .. ": the first argument must be a seekrflow client, got " .. type(client))
+  end
+  local ok, a, b = pcall(fn, client, ...)
+  if ok then return a, b end
+  -- Only seekrflow errors are returned: anything else is a bug to see at once.
+  if errors.is_error(a) and returns_errors(client) then return nil, a end
+  error(a, 0)
+end
+
+local function check_job_arg(name, job_or_id)
+  if type(job_or_id) == "string" then return end
+  if type(job_or_id) == "table" and type(job_or_id.id) == "string" then return end
+  fail(("%s: expected a data job id or a data job detail, got %s"):format(name,
+    type(job_or_id) == "table" and "a table without an id" or type(job_or_id)))
+end
+
+-- The detail to work on. A table without files[] or ingestion_jobs[] (a list
+-- item or a create response) cannot show what failed, so it is fetched again.
+local function resolve(client, job_or_id)
+  if type(job_or_id) == "table" then
+    if type(job_or_id.files) == "table" and type(job_or_id.ingestion_jobs) == "table" then return job_or_id end
+    job_or_id = job_or_id.id
+  end
+  return check(client.data_jobs:retrieve(job_or_id))
+end
+
+-- Records by id, to read the ingestion method a file was added with.
+local function records_by_id(detail)
+  local found = {}
+  for _, ij in ipairs(type(detail.ingestion_jobs) == "table" and detail.ingestion_jobs or {}) do
+    if type(ij) == "table" and type(ij.records) == "table" then
+      for _, record in ipairs(ij.records) do
+        if type(record) == "table" and record.record_id ~= nil then found[record.record_id] = record end
+      end
+    end
+  end
+  return found
+end
+
+local function attached_file(detail, file_id)
+  for _, file in ipairs(type(detail.files) == "table" and detail.files or {}) do
+    if type(file) == "table" and file.file_id == file_id then return file end
+  end
+  return nil
+end
+
+local function remove_failed(client, job_or_id)
+  check_job_arg("remediate.remove_failed", job_or_id)
+  local detail = resolve(client, job_or_id)
+  local ids = summary.of(detail).plan.remove
+  if #ids == 0 then return detail end
+  return check(client.data_jobs:remove_files(detail.id, ids))
+end
+
+local function retry(client, job_or_id)
+  check_job_arg("remediate.retry", job_or_id)
+  local detail = resolve(client, job_or_id)
+  local s = summary.of(detail)
+  if #s.plan.retry == 0 then return detail end
+  -- Add each file again with the ingestion method it failed with, so a retry
+  -- repeats the attempt instead of silently switching to the server default:
+  -- one add-files per method, in the order the files first appear.
+  local records, method_of = records_by_id(detail), {}
+  for _, entry in ipairs(s.failed) do
+    local record = entry.record_id and records[entry.record_id]
+    method_of[entry.file_id] = record and type(record.method) == "string" and record.method or false
+  end
+  local batches, by_method = {}, {}
+  for _, id in ipairs(s.plan.retry) do
+    local method = method_of[id] or false
+    local batch = by_method[method]
+    if not batch then
+      batch = { method = method or nil, file_ids = {} }
+      by_method[method] = batch
+      batches[#batches + 1] = batch
+    end
+    batch.file_ids[#batch.file_ids + 1] = id
+  end
+  for _, batch in ipairs(batches) do
+    detail = check(client.data_jobs:add_files(detail.id, { file_ids = batch.file_ids, method = batch.method }))
+  end
+  return detail
+end
+
+-- Fields of the underlying error kept on the wrapped one, so callers can
+-- still branch on status and class (errors.is(err, "conflict")).
+local COPIED_FIELDS = { "status", "class", "detail", "body", "request_id", "retryable", "retry_after",
+  "attempts", "method", "url" }
+
+-- Runs one step of replace; a failure is re-raised naming the step, with
+-- what was done so far in `fields`.
+local function step(name, what, fields, fn, ...)
+  local ok, value, err = pcall(fn, ...)
+  if ok and value ~= nil then return value end
+  local cause = ok and err or value
+  if not errors.is_error(cause) then error(cause, 0) end
+  local wrapped = { cause = cause, step = name }
+  for _, k in ipairs(COPIED_FIELDS) do wrapped[k] = cause[k] end
+  for k, v in pairs(fields) do wrapped[k] = v end
+  error(errors.new(cause.kind, "replace: " .. what .. " failed: " .. tostring(cause.message), wrapped), 0)
+end
+
+local REPLACE_OPTIONS = { filename = true, method = true }
+
+local function replace(client, job_or_id, old_file_id, path, opts)
+  local name = "remediate.replace"
+  check_job_arg(name, job_or_id)
+  if type(old_file_id) ~= "string" or old_file_id == "" then
+    fail(name .. ": give the id of the attached file to replace (a non-empty string)")
+  end
+  if type(path) ~= "string" or path == "" then
+    fail(name .. ": give the path of the corrected file to upload")
+  end
+  if opts ~= nil and type(opts) ~= "table" then fail(name .. ": options must be a table") end
+  opts = opts or {}
+  for k, v in pairs(opts) do
+    if not REPLACE_OPTIONS[k] then
+      fail(("%s: unknown option '%s' (known: filename, method)"):format(name, tostring(k)))
+    end
+    if type(v) ~= "string" or v == "" then fail(("%s: option %s must be a non-empty string"):format(name, k)) end
+  end
+  -- Checked here, not only by the upload: a missing file must fail before the
+  -- GET too. Reading one byte tells a directory (an error) from a file.
+  local f = io.open(path, "rb")
+  local readable = f ~= nil and select(2, f:read(1)) == nil
+  if f then f:close() end
+  if not readable then fail(("%s: cannot read \"%s\": no such file, or not a regular file"):format(name, path)) end
+
+  local detail = resolve(client, job_or_id)
+  local old = attached_file(detail, old_file_id)
+  if not old then
+    fail(("%s: file '%s' is not attached to data job '%s'"):format(name, old_file_id, tostring(detail.id)))
+  end
+  local method = opts.method
+  if method == nil and old.record_id ~= nil then
+    local record = records_by_id(detail)[old.record_id]
+    method = record and type(record.method) == "string" and record.method or nil
+  end
+
+  -- Upload, add, then remove: a failure part-way leaves the job with the old
+  -- file still attached (and maybe the new one too), never with fewer files.
+  local file = step("upload", "uploading " .. path, {}, client.files.upload, client.files, path,
+    { purpose = "alignment", filename = opts.filename })
+  local new_id = file.id
+  step("add_files", "adding the new file", { uploaded_file_id = new_id }, client.data_jobs.add_files,
+    client.data_jobs, detail.id, { file_ids = { new_id }, method = method })
+  detail = step("remove_files", "removing the old file", { uploaded_file_id = new_id, added = true },
+    client.data_jobs.remove_files, client.data_jobs, detail.id, { old_file_id })
+  return detail, file
+end
+
+local function plan(client, job_or_id)
+  check_job_arg("remediate.plan", job_or_id)
+  return summary.of(resolve(client, job_or_id))
+end
+
+--- Removes every failed attached file (the summary's plan.remove). Returns the
+--- new detail, or the current one without any POST when nothing failed.
+---@param client seekrflow.Client
+---@param job_or_id string|table a data job id, or a detail
+---@return table? detail
+---@return seekrflow.Error? err only for a client with errors = "return"
+function remediate.remove_failed(client, job_or_id)
+  return run("remediate.remove_failed", client, remove_failed, job_or_id)
+end
+
+--- Adds again the files whose failure may pass on its own (plan.retry: a
+--- temporary outage, or a first internal failure), each with the ingestion
+--- method it was added with. Returns the new detail, or the current one
+--- without any POST when there is nothing to retry.
+---@param client seekrflow.Client
+---@param job_or_id string|table a data job id, or a detail
+---@return table? detail
+---@return seekrflow.Error? err only for a client with errors = "return"
+function remediate.retry(client, job_or_id)
+  return run("remediate.retry", client, retry, job_or_id)
+end
+
+--- Replaces an attached file with a corrected upload: uploads `path`, adds the
+--- new file to the job, then removes `old_file_id`. A failed step raises (or
+--- returns) an error of the underlying kind whose `step` is "upload",
+--- "add_files" or "remove_files", with `cause` (the original error) and
+--- `uploaded_file_id` once the upload succeeded; nothing is undone.
+---@param client seekrflow.Client
+---@param job_or_id string|table a data job id, or a detail
+---@param old_file_id string an attached file
+---@param path string the corrected file
+---@param opts { filename: string?, method: string? }? upload name; ingestion method (default: the old file's)
+---@return table? detail the detail after the removal
+---@return seekrflow.Error|table file the uploaded FileResponse (or the error, in return mode)
+function remediate.replace(client, job_or_id, old_file_id, path, opts)
+  return run("remediate.replace", client, replace, job_or_id, old_file_id, path, opts)
+end
+
+--- The summary (seekrflow.summary.of) of the job's current detail.
+---@param client seekrflow.Client
+---@param job_or_id string|table a data job id, or a detail
+---@return seekrflow.Summary? summary
+---@return seekrflow.Error? err only for a client with errors = "return"
+function remediate.plan(client, job_or_id)
+  return run("remediate.plan", client, plan, job_or_id)
+end
+
+return remediate

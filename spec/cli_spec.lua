@@ -1,0 +1,329 @@
+-- The seekrflow command, against the simulator over real HTTP.
+local sim = require "helpers.sim"
+local cli = require "seekrflow.cli"
+local seekrflow = sim.seekrflow
+
+local ROOT = os.getenv("SEEKRFLOW_ROOT") or "."
+local LUA = os.getenv("SEEKRFLOW_LUA") or "lua5.4"
+local ESC = string.char(27)
+
+--- Runs the command in-process; returns exit code, stdout, stderr.
+local function run(argv, opts)
+  opts = opts or {}
+  local out, err = {}, {}
+  local full = {}
+  for _, a in ipairs(argv) do full[#full + 1] = a end
+  if not opts.no_auth then
+    full[#full + 1] = "--base-url=" .. sim.base_url
+    full[#full + 1] = "--api-key=" .. (opts.api_key or sim.api_key)
+  end
+  local code = cli.main(full, {
+    write = function(s) out[#out + 1] = s end,
+    err = function(s) err[#err + 1] = s end,
+    isatty = opts.isatty or false,
+    columns = opts.columns or 100,
+  })
+  return code, table.concat(out), table.concat(err)
+end
+
+--- Runs bin/seekrflow as a process; returns exit code and output.
+local function shell(args_line)
+  local cmd = ("cd %q && SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key %s bin/seekrflow %s 2>&1; echo \"exit:$?\"")
+    :format(ROOT, sim.base_url, LUA, args_line)
+  local p = assert(io.popen(cmd))
+  local text = p:read("*a")
+  p:close()
+  local code = tonumber(text:match("exit:(%d+)%s*$"))
+  return code, text:gsub("exit:%d+%s*$", "")
+end
+
+local util = require "helpers.util"
+local lines_of, temp_dir, write_file = util.lines, util.temp_dir, util.write_file
+
+describe("seekrflow command", function()
+  local dir
+
+  before_each(function()
+    sim.reset()
+    dir = temp_dir()
+  end)
+
+  after_each(function() util.remove_dir(dir) end)
+
+  local function job_with(files, fields)
+    local client = sim.client()
+    local id, ids = sim.job_with_files(client, files, fields)
+    client:close()
+    return id, ids
+  end
+
+  it("prints help and exits 0; no command is a usage error", function()
+    local code, out = run({ "--help" }, { no_auth = true })
+    assert.equal(0, code)
+    assert.matches("watch JOB", out)
+    assert.matches("Exit codes", out)
+    code = run({}, { no_auth = true })
+    assert.equal(2, code)
+    for _, name in ipairs({ "list", "show", "watch", "failures", "files", "timeline", "create", "update", "upload",
+      "add-files", "remove-files", "start", "cancel", "delete", "outputs" }) do
+      code, out = run({ name, "--help" }, { no_auth = true })
+      assert.equal(0, code, name)
+      assert.matches("Usage: seekrflow " .. name:gsub("%-", "%%-"), out)
+    end
+  end)
+
+  it("rejects unknown commands, flags and missing arguments with exit 2", function()
+    assert.equal(2, (run({ "frobnicate" })))
+    local code, _, err = run({ "list", "--limit" })
+    assert.equal(2, code)
+    assert.matches("needs a value", err)
+    code, _, err = run({ "show" })
+    assert.equal(2, code)
+    assert.matches("missing JOB", err)
+    assert.equal(2, (run({ "list", "--colour" })))
+    code, _, err = run({ "show", "bad/id" })
+    assert.equal(2, code)
+    assert.matches("contains '/'", err)
+  end)
+
+  it("exits 4 on a bad key and 1 on an unknown job", function()
+    local code, _, err = run({ "list" }, { api_key = "nope" })
+    assert.equal(4, code)
+    assert.matches("401", err)
+    assert.matches("SEEKR_API_KEY", err)
+    assert.is_nil(err:find("nope", 1, true))
+    code, _, err = run({ "show", "dj-missing" })
+    assert.equal(1, code)
+    assert.matches("not found", err)
+    code, _, err = run({ "show", "dj-missing", "--json" })
+    assert.equal(1, code)
+    assert.equal(404, seekrflow.json_decode(err).error.status)
+  end)
+
+  it("creates, lists, shows, updates and deletes, in text and JSON", function()
+    local code, out = run({ "create", "--name", "From the CLI", "--type", "principle_files" })
+    assert.equal(0, code)
+    local id = out:match("^(dj%-%S+)\n$")
+    assert.is_string(id)
+    code, out = run({ "list" })
+    assert.equal(0, code)
+    assert.matches(id:gsub("%-", "%%-"), out)
+    assert.matches("From the CLI", out)
+    code, out = run({ "list", "--json" })
+    assert.equal(0, code)
+    local jobs = seekrflow.json_decode(out)
+    assert.equal(id, jobs[1].id)
+    code, out = run({ "update", id, "--system-prompt", "Be brief." })
+    assert.equal(0, code)
+    assert.matches("^updated " .. id:gsub("%-", "%%-"), out)
+    code, out = run({ "show", id, "--json" })
+    assert.equal(3, code) -- no files yet: needs review
+    assert.equal("Be brief.", seekrflow.json_decode(out).system_prompt)
+    assert.equal(0, (run({ "delete", id })))
+    assert.equal(1, (run({ "show", id })))
+  end)
+
+  it("uploads, attaches, reports failures and removes them", function()
+    local good = write_file(dir, "good.pdf", "%PDF-1.7 good")
+    local bad = write_file(dir, "bad.pdf", "not a pdf")
+    local code, out = run({ "create", "--name", "j", "--type", "principle_files", "--system-prompt", "p" })
+    assert.equal(0, code)
+    local id = out:match("(dj%-%S+)")
+    code, out = run({ "upload", good, bad })
+    assert.equal(0, code)
+    local ids = {}
+    for file_id in out:gmatch("(file%-%S+)\t") do ids[#ids + 1] = file_id end
+    assert.equal(2, #ids)
+    code = run({ "add-files", id, ids[1], ids[2] })
+    assert.equal(0, code)
+    local client = sim.client()
+    sim.settled(client, id)
+    client:close()
+    code, out = run({ "failures", id })
+    assert.equal(3, code)
+    assert.matches("bad.pdf", out)
+    assert.matches("Upload a valid, unprotected PDF.", out)
+    assert.is_nil(out:find("good.pdf", 1, true)) -- only what failed
+    assert.is_nil(out:find(ESC, 1, true)) -- no colour when not a terminal
+    code, out = run({ "failures", id, "--json" })
+    assert.equal(3, code)
+    assert.equal(1, #seekrflow.json_decode(out).failed)
+    code = run({ "remove-files", id, "--failed" })
+    assert.equal(0, code)
+    code, out = run({ "files", id })
+    assert.equal(0, code)
+    assert.is_nil(out:find("bad.pdf", 1, true))
+    code, out = run({ "failures", id })
+    assert.equal(0, code)
+    assert.matches("ready", out:lower())
+  end)
+
+  describe("watch", function()
+    it("prints one line per change when not on a terminal, then the summary", function()
+      -- The simulator's clock is frozen and moved on from here, so every
+      -- state is seen however slow the machine is.
+      sim.config { time_scale = 0 }
+      local ok, failure = pcall(function()
+        local id = job_with({ { "a.pdf", "%PDF-1.7 a" }, { "empty.docx", "" } }, { system_prompt = "p" })
+        local out_file = dir .. "/watch.out"
+        local cmd = ("cd %q && SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key %s bin/seekrflow watch %s --interval 0.05 "
+          .. "--max-interval 0.1 > %q 2>&1; echo \"exit:$?\" >> %q"):format(ROOT, sim.base_url, LUA, id, out_file,
+          out_file)
+        assert(os.execute("(" .. cmd .. ") &"))
+        local function output()
+          local f = io.open(out_file, "rb")
+          if not f then return "" end
+          local text = f:read("*a")
+          f:close()
+          return text
+        end
+        local function wait_for(pattern, what)
+          return sim.eventually(function() return output():find(pattern) end, 20, what)
+        end
+        wait_for("latest event", "the first snapshot")
+        assert.matches("a%.pdf queued #1", output())
+        sim.control("POST", "/_sim/advance", { seconds = 3 }) -- a worker takes both files
+        wait_for("a%.pdf queued → running", "a.pdf to start")
+        sim.control("POST", "/_sim/advance", { seconds = 10 }) -- the empty file fails after 5 s
+        wait_for("✗ empty%.docx failed", "empty.docx to fail")
+        sim.control("POST", "/_sim/advance", { seconds = 30 })
+        wait_for("exit:%d+", "watch to end")
+        local text = output()
+        assert.matches("exit:3", text)
+        assert.matches("a%.pdf running → completed", text)
+        assert.matches("✗ empty%.docx failed: The file appears to be empty%.", text)
+        assert.matches("event: File Processing Completed", text)
+        assert.matches("job file_processing → needs_review", text)
+        assert.matches("Upload a copy with content", text) -- the failure summary
+        assert.is_nil(text:find(ESC, 1, true))
+        -- each change once, not a snapshot per poll
+        local _, running_lines = text:gsub("a%.pdf queued → running", "")
+        assert.equal(1, running_lines)
+        local _, polls = text:gsub("latest event", "")
+        assert.equal(1, polls)
+      end)
+      sim.config { time_scale = 200 }
+      assert(ok, failure)
+    end)
+
+    it("follows alignment to completion and exits 0", function()
+      local id = job_with({ { "a.pdf", "%PDF-1.7 a" } }, { system_prompt = "p" })
+      local client = sim.client()
+      sim.settled(client, id)
+      client.data_jobs:start(id)
+      client:close()
+      local code, out = run({ "watch", id, "--interval", "0.05", "--max-interval", "0.2" })
+      assert.equal(0, code)
+      assert.matches("alignment running", out)
+      assert.matches("✓ completed", out)
+      code, out = run({ "outputs", id })
+      assert.equal(0, code)
+      assert.matches("fine%-tune", out)
+    end)
+
+    it("exits 5 when alignment fails", function()
+      local id = job_with({ { "a.pdf", "%PDF-1.7 a" } }, { system_prompt = "p SIM:ALIGNMENT_FAIL" })
+      local client = sim.client()
+      sim.settled(client, id)
+      client.data_jobs:start(id)
+      client:close()
+      assert.equal(5, (run({ "watch", id, "--interval", "0.05", "--max-interval", "0.2" })))
+    end)
+
+    it("exits 6 when the time limit passes", function()
+      local id = job_with({ { "a.pdf", "%PDF-1.7 a" } }, { system_prompt = "p" })
+      sim.config { time_scale = 0 }
+      local code, out = run({ "watch", id, "--interval", "0.05", "--timeout-after", "0.5" })
+      sim.config { time_scale = 200 }
+      assert.equal(6, code)
+      assert.matches("time limit", out)
+    end)
+
+    it("gives machine-readable events with --json", function()
+      local id = job_with({ { "a.pdf", "%PDF-1.7 a" } }, { system_prompt = "p" })
+      local code, out = run({ "watch", id, "--json", "--interval", "0.05", "--max-interval", "0.2" })
+      assert.equal(0, code)
+      local events = {}
+      for _, line in ipairs(lines_of(out)) do events[#events + 1] = seekrflow.json_decode(line) end
+      local types = {}
+      for _, e in ipairs(events) do types[e.type] = (types[e.type] or 0) + 1 end
+      assert.is_true(types.job_status >= 1)
+      assert.is_true(types.record_added >= 1)
+      assert.equal(1, types.result)
+      assert.equal("result", events[#events].type)
+      assert.equal("reached", events[#events].reason)
+      assert.equal("ready_to_start", events[#events].status)
+    end)
+
+    it("redraws in place on a terminal instead of scrolling", function()
+      local id = job_with({ { "a.pdf", "%PDF-1.7 a" }, { "b.pdf", "%PDF-1.7 b" } }, { system_prompt = "p" })
+      local code, out = run({ "watch", id, "--interval", "0.05", "--max-interval", "0.1" },
+        { isatty = true, columns = 80 })
+      assert.equal(0, code)
+      local _, redraws = out:gsub(ESC .. "%[%d+A" .. ESC .. "%[J", "")
+      assert.is_true(redraws >= 2, "the frame was not redrawn")
+      for _, line in ipairs(lines_of(out:gsub(ESC .. "%[[%d;]*[A-Za-z]", ""))) do
+        assert.is_true(require("seekrflow.cli.render").width(line) <= 80, "line wider than the terminal: " .. line)
+      end
+    end)
+  end)
+
+  it("works as a process with the documented exit codes", function()
+    local code, out = shell("--version")
+    assert.equal(0, code)
+    assert.matches("^seekrflow %d", out)
+    code = shell("show dj-missing")
+    assert.equal(1, code)
+    code = shell("list --limit 0")
+    assert.equal(2, code)
+    local id = job_with({ { "x.docx", "" } }, { system_prompt = "p" })
+    code, out = shell("watch " .. id .. " --interval 0.05 --max-interval 0.2")
+    assert.equal(3, code, out)
+  end)
+end)
+
+describe("seekrflow watch on a real terminal", function()
+  local has_tmux = os.execute("command -v tmux >/dev/null 2>&1")
+  if has_tmux ~= true and has_tmux ~= 0 then
+    pending("tmux is not installed (apt-get install tmux)")
+    return
+  end
+
+  local session = "seekrflow-spec-" .. tostring(os.time())
+
+  local function capture()
+    local p = assert(io.popen("tmux capture-pane -p -t " .. session))
+    local text = p:read("*a")
+    p:close()
+    return text
+  end
+
+  after_each(function()
+    os.execute("tmux kill-session -t " .. session .. " >/dev/null 2>&1")
+    sim.config { time_scale = 200 }
+  end)
+
+  it("redraws the frame in place instead of scrolling", function()
+    sim.reset()
+    local client = sim.client()
+    local id = sim.job_with_files(client, { { "a.pdf", "%PDF-1.7 a" }, { "b.pdf", "%PDF-1.7 b" },
+      { "c.pdf", "%PDF-1.7 c" } }, { system_prompt = "p" })
+    client:close()
+    sim.config { time_scale = 8 } -- slow enough to look at mid-watch
+    local cmd = ("cd %q && SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key %s bin/seekrflow watch %s --interval 0.2 "
+      .. "--max-interval 0.5; sleep 30"):format(ROOT, sim.base_url, LUA, id)
+    assert(os.execute(("tmux new-session -d -s %s -x 100 -y 30 %q"):format(session, cmd)))
+    local frames = {}
+    sim.eventually(function()
+      local screen = capture()
+      if screen:find("elapsed", 1, true) and screen ~= frames[#frames] then frames[#frames + 1] = screen end
+      return #frames >= 3
+    end, 20, "the live view to change")
+    for _, screen in ipairs(frames) do
+      local _, headers = screen:gsub(id:gsub("%-", "%%-"), "")
+      assert.equal(1, headers, "the frame was scrolled, not redrawn:\n" .. screen)
+      assert.matches("^" .. id:gsub("%-", "%%-"), screen) -- still at the top of the screen
+      assert.matches("status file_processing", screen)
+    end
+  end)
+end)

@@ -1,0 +1,40 @@
+--- Small helpers shared by the specs.
+local util = {}
+
+--- Runs fn, expects it to fail with an invalid_argument error, returns the error.
+function util.arg_error(fn)
+  local ok, err = pcall(fn)
+  assert(not ok, "expected an error")
+  assert(type(err) == "table" and err.kind == "invalid_argument", "expected invalid_argument, got " .. tostring(err))
+  return err
+end
+
+--- A fresh temporary directory (remove it with util.remove_dir).
+function util.temp_dir()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p '" .. dir .. "'"))
+  return dir
+end
+
+function util.remove_dir(dir)
+  os.execute("rm -rf '" .. dir .. "'")
+end
+
+--- Writes content to dir/name and returns the path.
+function util.write_file(dir, name, content)
+  local path = dir .. "/" .. name
+  local f = assert(io.open(path, "wb"))
+  f:write(content)
+  f:close()
+  return path
+end
+
+--- The lines of a text, without their newlines.
+function util.lines(text)
+  local out = {}
+  for line in text:gmatch("[^\n]+") do out[#out + 1] = line end
+  return out
+end
+
+return util
