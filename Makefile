@@ -7,7 +7,7 @@ LUA_PC     ?= $(LUA)
 LUA_ABI    ?= $(shell $(LUA) -e 'print((_VERSION:gsub("Lua ", "")))' 2>/dev/null || echo 5.4)
 PKG_CONFIG ?= pkg-config
 
-LUA_INCDIR ?= $(shell $(PKG_CONFIG) --variable=includedir $(LUA_PC) 2>/dev/null)/$(LUA_PC)
+LUA_INCDIR ?= $(patsubst -I%,%,$(firstword $(filter -I%,$(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null))))
 CURL_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 CURL_LIBS   ?= $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 
@@ -27,9 +27,18 @@ LIBDIR ?= /usr/local/lib/lua/$(LUA_ABI)
 LUADIR ?= /usr/local/share/lua/$(LUA_ABI)
 BINDIR ?= /usr/local/bin
 
-.PHONY: all test demo sim lint check-c clean install valgrind asan rock-check
+.PHONY: all test test-all demo sim lint check-c clean install valgrind asan rock-check check-headers
 
-all: $(MODULE)
+all: check-headers $(MODULE)
+
+# A missing header is the most common build failure: say what to install.
+check-headers:
+	@test -f "$(LUA_INCDIR)/lua.h" || { echo "lua.h for $(LUA) not found (LUA_INCDIR=$(LUA_INCDIR))."; \
+	  echo "Install its headers: apt-get install liblua5.4-dev (lua5.1: liblua5.1-0-dev, luajit: libluajit-5.1-dev),"; \
+	  echo "or pass LUA_INCDIR=/path/to/lua/include."; exit 1; }
+	@echo '#include <curl/curl.h>' | $(CC) $(CURL_CFLAGS) -E - >/dev/null 2>&1 || { \
+	  echo "curl/curl.h not found: install libcurl's headers (apt-get install libcurl4-openssl-dev),"; \
+	  echo "or pass CURL_CFLAGS=-I/path/to/include."; exit 1; }
 
 $(BUILD)/obj/%.o: csrc/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -40,8 +49,13 @@ $(MODULE): $(OBJECTS)
 	$(CC) $(LIBFLAG) $(CFLAGS) -o $@ $(OBJECTS) $(CURL_LIBS) $(LDFLAGS)
 
 # Runs every spec against a simulator that tools/run-specs starts and stops.
-test: $(MODULE)
+test: all
 	LUA=$(LUA) BUILD=$(BUILD) sh tools/run-specs
+
+# The whole suite on every Lua this machine has.
+LUAS ?= lua5.4 lua5.3 lua5.1 luajit
+test-all:
+	@set -e; for l in $(LUAS); do echo "== $$l"; $(MAKE) --no-print-directory LUA=$$l test; done
 
 demo: $(MODULE)
 	LUA=$(LUA) BUILD=$(BUILD) sh tools/demo
@@ -75,7 +89,7 @@ install: $(MODULE)
 
 # Installs the rock into a scratch tree and uses it from another directory.
 rock-check:
-	sh tools/rock-check
+	LUA=$(LUA) sh tools/rock-check
 
 clean:
 	rm -rf build

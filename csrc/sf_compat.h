@@ -13,6 +13,13 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+/* LuaJIT's lua.h says "Lua 5.1"; its own header tells it apart. */
+#if defined(__has_include)
+#if __has_include(<luajit.h>)
+#include <luajit.h>
+#endif
+#endif
+
 #if !defined(LUA_VERSION_NUM) || LUA_VERSION_NUM < 501
 #error "seekrflow needs Lua 5.1 or newer"
 #endif

@@ -27,6 +27,7 @@ extern const char sf_key_data_jobs_mt;
 extern const char sf_key_kind_mts;
 extern const char sf_key_client_field;
 extern const char sf_key_files_mt;
+extern const char sf_built_for_marker[];
 
 /* Schema positions the JSON normaliser knows, so it can attach helpers. */
 typedef enum {
@@ -97,7 +98,20 @@ typedef struct sf_client {
     int closed;
     unsigned long long rng;
     sf_request *active;  /* requests that belong to this client */
+    /* Socket mode: a host event loop waits on curl's sockets and timer. The
+     * libcurl callbacks only record changes here; Lua reads them later. */
+    int socket_mode;
+    struct sf_socket_change *changes;
+    size_t changes_len, changes_cap;
+    int changes_lost;    /* out of memory while recording: host must resync */
+    long timer_ms;       /* last timeout libcurl asked for, -1 for none */
+    int timer_changed;
 } sf_client;
+
+struct sf_socket_change {
+    curl_socket_t fd;
+    int what;            /* CURL_POLL_IN, _OUT, _INOUT or _REMOVE */
+};
 
 /* A per-call view of the options that may override the client's. */
 typedef struct {
@@ -105,6 +119,7 @@ typedef struct {
     long timeout_ms;
     long stall_timeout_s;
     int max_retries;
+    int async;           /* return the request object instead of performing it */
 } sf_call_opts;
 
 typedef struct {

@@ -367,6 +367,9 @@ GUARDED(l_iter) {
     /* Check the options now, not at the first page. */
     sf_call_opts_init(sf_check_client(L, client_idx, "data_jobs:iter"), &probe);
     sf_call_opts_read(L, 3, &probe, "data_jobs:iter");
+    if (probe.async)
+        sf_arg_error(L, "data_jobs:iter pages by itself and cannot be async: call data_jobs:list with "
+                        "{ async = true } for each page instead");
     sf_build_table(L, 2, iter_fields, "data_jobs:iter", "params");
     query_idx = lua_gettop(L);
     lua_getfield(L, query_idx, "limit");

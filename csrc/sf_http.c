@@ -341,7 +341,9 @@ static long request_step(sf_request *r) {
     if (r->state == ST_NEW || (r->state == ST_WAITING && now >= r->wait_until)) {
         if (!begin_attempt(r, now)) return -1;
     }
-    curl_multi_perform(r->client->multi, &running);
+    /* In socket mode the host drives transfers with client:socket_action();
+     * libcurl forbids mixing that with curl_multi_perform. */
+    if (!r->client->socket_mode) curl_multi_perform(r->client->multi, &running);
     drain_messages(r->client);
     if (r->state == ST_RUNNING && r->transfer_done) {
         evaluate_attempt(r, now_s());
@@ -352,6 +354,7 @@ static long request_step(sf_request *r) {
         double left = (r->wait_until - now_s()) * 1000.0;
         return left <= 0 ? 0 : (long)ceil(left);
     }
+    if (r->client->socket_mode) return 1000; /* the host's socket and timer events come first */
     curl_multi_timeout(r->client->multi, &wait_ms);
     if (wait_ms < 0 || wait_ms > 1000) wait_ms = 1000;
     return wait_ms;
@@ -787,6 +790,7 @@ void sf_call_opts_init(sf_client *c, sf_call_opts *o) {
     o->timeout_ms = c->timeout_ms;
     o->stall_timeout_s = c->stall_timeout_s;
     o->max_retries = c->max_retries;
+    o->async = 0;
 }
 
 static double opt_seconds(lua_State *L, int idx, const char *name, const char *where, double dflt) {
@@ -804,7 +808,7 @@ static double opt_seconds(lua_State *L, int idx, const char *name, const char *w
 }
 
 void sf_call_opts_read(lua_State *L, int idx, sf_call_opts *o, const char *where) {
-    static const char *const known[] = {"timeout", "connect_timeout", "stall_timeout", "max_retries", NULL};
+    static const char *const known[] = {"timeout", "connect_timeout", "stall_timeout", "max_retries", "async", NULL};
     idx = sf_absindex(L, idx);
     if (lua_isnoneornil(L, idx)) return;
     if (lua_type(L, idx) != LUA_TTABLE) sf_arg_error(L, "%s: options must be a table", where);
@@ -815,7 +819,7 @@ void sf_call_opts_read(lua_State *L, int idx, sf_call_opts *o, const char *where
         for (k = 0; known[k] != NULL; k++)
             if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), known[k]) == 0) ok = 1;
         if (!ok)
-            sf_arg_error(L, "%s: unknown option '%s' (known: timeout, connect_timeout, stall_timeout, max_retries)",
+            sf_arg_error(L, "%s: unknown option '%s' (known: timeout, connect_timeout, stall_timeout, max_retries, async)",
                          where, lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
     }
     o->timeout_ms = (long)(opt_seconds(L, idx, "timeout", where, (double)o->timeout_ms / 1000.0) * 1000.0);
@@ -830,12 +834,26 @@ void sf_call_opts_read(lua_State *L, int idx, sf_call_opts *o, const char *where
         o->max_retries = (int)n;
     }
     lua_pop(L, 1);
+    lua_getfield(L, idx, "async");
+    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TBOOLEAN)
+        sf_arg_error(L, "%s: option 'async' must be true or false", where);
+    o->async = lua_toboolean(L, -1);
+    lua_pop(L, 1);
 }
 
 int sf_client_call(lua_State *L, int client_idx, const sf_call *call) {
     sf_client *c = sf_check_client(L, client_idx, "request");
-    sf_request *r = request_new(L, client_idx, c, call);
-    int req_idx = lua_gettop(L), ok;
+    sf_request *r;
+    int req_idx, ok;
+    if (call->opts.async) {
+        request_new(L, client_idx, c, call);
+        return 1;
+    }
+    if (c->socket_mode)
+        sf_arg_error(L, "this client is driven by an event loop (socket mode): pass { async = true } and await the "
+                        "request through the driver, or use another client for blocking calls");
+    r = request_new(L, client_idx, c, call);
+    req_idx = lua_gettop(L);
     perform_blocking(L, req_idx, r);
     ok = push_outcome(L, r, c->api_key);
     release_request(r);
@@ -864,7 +882,7 @@ static sf_kind kind_by_name(lua_State *L, const char *name) {
 /* Reads (method, path, opts) at 2..4 into call; opts may carry query/body/kind. */
 static void read_call(lua_State *L, sf_client *c, sf_call *call) {
     static const char *const known[] = {"query", "body", "kind", "timeout", "connect_timeout",
-                                        "stall_timeout", "max_retries", NULL};
+                                        "stall_timeout", "max_retries", "async", NULL};
     const char *method = luaL_checkstring(L, 2);
     int m, ok = 0;
     for (m = 0; method_names[m] != NULL; m++)
@@ -899,7 +917,8 @@ static void read_call(lua_State *L, sf_client *c, sf_call *call) {
     lua_newtable(L); /* 8: the timing options only */
     {
         int k;
-        static const char *const timing[] = {"timeout", "connect_timeout", "stall_timeout", "max_retries", NULL};
+        static const char *const timing[] = {"timeout", "connect_timeout", "stall_timeout", "max_retries", "async",
+                                             NULL};
         for (k = 0; timing[k] != NULL; k++) {
             lua_getfield(L, 4, timing[k]);
             lua_setfield(L, 8, timing[k]);
@@ -931,6 +950,101 @@ static int l_client_wait(lua_State *L) {
     return 0;
 }
 
+/* ---- socket mode: libcurl's callbacks record, Lua reads ---- */
+
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
+    sf_client *c = userp;
+    (void)easy;
+    (void)socketp;
+    if (c->changes_len == c->changes_cap) {
+        size_t cap = c->changes_cap ? c->changes_cap * 2 : 16;
+        struct sf_socket_change *grown = realloc(c->changes, cap * sizeof *grown);
+        if (grown == NULL) {
+            c->changes_lost = 1;
+            return 0;
+        }
+        c->changes = grown;
+        c->changes_cap = cap;
+    }
+    c->changes[c->changes_len].fd = fd;
+    c->changes[c->changes_len].what = what;
+    c->changes_len++;
+    return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *userp) {
+    sf_client *c = userp;
+    (void)multi;
+    c->timer_ms = timeout_ms;
+    c->timer_changed = 1;
+    return 0;
+}
+
+/* client:socket_mode(): from now on a host loop drives this client. */
+static int l_client_socket_mode(lua_State *L) {
+    sf_client *c = sf_check_client(L, 1, "socket_mode");
+    if (c->closed) sf_arg_error(L, "the client is closed");
+    if (!c->socket_mode) {
+        if (c->active != NULL)
+            sf_arg_error(L, "socket mode must be chosen before the client's first request");
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, (void *)c);
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, (void *)c);
+        c->socket_mode = 1;
+        c->timer_ms = -1;
+    }
+    return 0;
+}
+
+/* client:socket_changes() -> { {fd=, want="in"|"out"|"inout"|"remove"}, … }, timer_ms|nil
+ * timer_ms is given only when it changed: -1 means "no timer". */
+static int l_client_socket_changes(lua_State *L) {
+    sf_client *c = sf_check_client(L, 1, "socket_changes");
+    size_t i;
+    lua_createtable(L, (int)c->changes_len, 0);
+    for (i = 0; i < c->changes_len; i++) {
+        int what = c->changes[i].what;
+        lua_createtable(L, 0, 2);
+        sf_pushinteger(L, (long long)c->changes[i].fd);
+        lua_setfield(L, -2, "fd");
+        lua_pushstring(L, what == CURL_POLL_IN ? "in" : what == CURL_POLL_OUT ? "out"
+                          : what == CURL_POLL_INOUT ? "inout" : "remove");
+        lua_setfield(L, -2, "want");
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    c->changes_len = 0;
+    if (c->changes_lost) {
+        c->changes_lost = 0;
+        sf_push_error(L, "connection", "lost track of libcurl's sockets (out of memory)");
+        return lua_error(L);
+    }
+    if (!c->timer_changed) return 1;
+    c->timer_changed = 0;
+    sf_pushinteger(L, c->timer_ms);
+    return 2;
+}
+
+/* client:socket_action([fd, events]): tell libcurl a socket is ready (events
+ * "in", "out", "inout", "error"), or, with no fd, that its timer fired. */
+static int l_client_socket_action(lua_State *L) {
+    sf_client *c = sf_check_client(L, 1, "socket_action");
+    int running = 0, mask = 0;
+    curl_socket_t fd = CURL_SOCKET_TIMEOUT;
+    if (c->closed || !c->socket_mode) return 0;
+    if (!lua_isnoneornil(L, 2)) {
+        const char *ev = luaL_optstring(L, 3, "");
+        fd = (curl_socket_t)luaL_checknumber(L, 2);
+        if (strchr(ev, 'i') != NULL) mask |= CURL_CSELECT_IN;
+        if (strstr(ev, "out") != NULL) mask |= CURL_CSELECT_OUT;
+        if (strstr(ev, "error") != NULL) mask |= CURL_CSELECT_ERR;
+    }
+    curl_multi_socket_action(c->multi, fd, mask, &running);
+    drain_messages(c);
+    sf_pushinteger(L, running);
+    return 1;
+}
+
 static void client_close(sf_client *c) {
     sf_request *r, *next;
     if (c->closed) return;
@@ -949,6 +1063,9 @@ static void client_close(sf_client *c) {
     c->active = NULL;
     if (c->multi != NULL) curl_multi_cleanup(c->multi);
     c->multi = NULL;
+    free(c->changes);
+    c->changes = NULL;
+    c->changes_len = c->changes_cap = 0;
     if (c->api_key != NULL) memset(c->api_key, 0, strlen(c->api_key));
     free(c->api_key);
     free(c->base_url);
@@ -961,7 +1078,26 @@ static void client_close(sf_client *c) {
 
 static int l_client_close(lua_State *L) {
     sf_client *c = sf_check_client(L, 1, "close");
+    int was_open = !c->closed;
     client_close(c);
+    /* An event-loop driver tears down its socket watchers and timers here,
+     * so a host loop is not kept alive by handles nothing will ever fire. */
+    sf_getuservalue(L, 1);
+    lua_getfield(L, -1, "on_close");
+    if (was_open && lua_type(L, -1) == LUA_TFUNCTION) {
+        lua_pushvalue(L, 1);
+        if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* client:on_close(fn): fn(client) runs after an explicit close(). */
+static int l_client_on_close(lua_State *L) {
+    sf_check_client(L, 1, "on_close");
+    if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+    sf_getuservalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "on_close");
     return 0;
 }
 
@@ -1173,6 +1309,8 @@ static int l_request_result(lua_State *L) {
 
 static int l_request_perform(lua_State *L) {
     sf_request *r = check_request(L, 1, "perform");
+    if (r->client != NULL && r->client->socket_mode && r->state != ST_DONE && r->state != ST_CANCELLED)
+        sf_arg_error(L, "request:perform() would block an event loop: this client is in socket mode");
     perform_blocking(L, 1, r);
     return request_result(L, r);
 }
@@ -1221,6 +1359,8 @@ void sf_open_http(lua_State *L) {
         {"request", l_client_request},   {"start_request", l_client_start_request},
         {"wait", l_client_wait},         {"close", l_client_close},
         {"is_closed", l_client_is_closed}, {"config", l_client_config},
+        {"socket_mode", l_client_socket_mode}, {"socket_changes", l_client_socket_changes},
+        {"socket_action", l_client_socket_action}, {"on_close", l_client_on_close},
         {NULL, NULL}};
     static const luaL_Reg request_methods[] = {
         {"step", l_request_step},     {"result", l_request_result}, {"perform", l_request_perform},

@@ -15,6 +15,13 @@ const char sf_key_kind_mts = 0;
 const char sf_key_client_field = 0;
 const char sf_key_files_mt = 0;
 
+/* Read (as bytes) by seekrflow/init.lua when loading fails, so it can say
+ * which Lua this file was built for instead of "undefined symbol". */
+#if defined(__GNUC__)
+__attribute__((used))
+#endif
+const char sf_built_for_marker[] = "seekrflow-core-built-for=" SF_BUILT_FOR ";";
+
 /* core.new_error(kind, message[, fields]): the same error values as C's. */
 static int l_new_error(lua_State *L) {
     const char *kind = luaL_checkstring(L, 1);

@@ -199,6 +199,15 @@ describe("transport", function()
       assert.is_true(true)
     end)
 
+    if _VERSION ~= "Lua 5.4" then
+      it("has no __close before Lua 5.4, where nothing would call it", function()
+        local client = sim.client()
+        assert.is_nil(getmetatable(client).__close)
+        assert.is_function(getmetatable(client).__gc)
+        client:close()
+      end)
+    end
+
     if _VERSION == "Lua 5.4" then
       it("closes a <close> client at the end of its scope", function()
         local chunk = assert(load([[

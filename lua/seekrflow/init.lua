@@ -6,7 +6,7 @@
 ---
 --- The transport, JSON handling and `client.data_jobs` live in the C core
 --- (seekrflow.core); this module resolves configuration and re-exports.
-local core = require "seekrflow.core"
+local core = require("seekrflow.loader").core()
 local config = require "seekrflow.config"
 local errors = require "seekrflow.errors"
 
