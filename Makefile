@@ -27,7 +27,7 @@ LIBDIR ?= /usr/local/lib/lua/$(LUA_ABI)
 LUADIR ?= /usr/local/share/lua/$(LUA_ABI)
 BINDIR ?= /usr/local/bin
 
-.PHONY: all test test-all demo sim lint check-c clean install valgrind asan rock-check check-headers
+.PHONY: all bench test test-all demo sim lint check-c clean install valgrind asan rock-check check-headers
 
 all: check-headers $(MODULE)
 
@@ -56,6 +56,9 @@ test: all
 LUAS ?= lua5.4 lua5.3 lua5.1 luajit
 test-all:
 	@set -e; for l in $(LUAS); do echo "== $$l"; $(MAKE) --no-print-directory LUA=$$l test; done
+
+bench: all
+	LUA=$(LUA) BUILD=$(BUILD) sh tools/bench
 
 demo: $(MODULE)
 	LUA=$(LUA) BUILD=$(BUILD) sh tools/demo

@@ -55,6 +55,7 @@ typedef struct {
 } sf_buf;
 
 int sf_buf_append(sf_buf *b, const char *s, size_t n); /* 0 when out of memory */
+int sf_buf_reserve(sf_buf *b, size_t total);            /* capacity of at least total */
 void sf_buf_reset(sf_buf *b);
 void sf_buf_free(sf_buf *b);
 

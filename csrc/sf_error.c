@@ -12,16 +12,22 @@
 
 #include "sf_core.h"
 
+int sf_buf_reserve(sf_buf *b, size_t total) {
+    if (total > b->cap) {
+        char *grown = realloc(b->data, total);
+        if (grown == NULL) return 0;
+        b->data = grown;
+        b->cap = total;
+    }
+    return 1;
+}
+
 int sf_buf_append(sf_buf *b, const char *s, size_t n) {
     if (n > ((size_t)-1) / 2 - b->len) return 0;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
-        char *grown;
         while (cap < b->len + n + 1) cap *= 2;
-        grown = realloc(b->data, cap);
-        if (grown == NULL) return 0;
-        b->data = grown;
-        b->cap = cap;
+        if (!sf_buf_reserve(b, cap)) return 0;
     }
     if (n > 0) memcpy(b->data + b->len, s, n);
     b->len += n;

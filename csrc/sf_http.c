@@ -1233,6 +1233,8 @@ static int l_new_client(lua_State *L) {
     c->ca_file = cfg_string(L, 1, "ca_file", 0);
     c->ca_path = cfg_string(L, 1, "ca_path", 0);
     if (c->api_key[0] == '\0') sf_arg_error(L, "new_client: 'api_key' is empty");
+    /* It must fit the Authorization header buffer of request_new. */
+    if (strlen(c->api_key) > 1000) sf_arg_error(L, "new_client: 'api_key' is longer than 1000 characters");
     n = strlen(c->base_url);
     while (n > 0 && c->base_url[n - 1] == '/') c->base_url[--n] = '\0';
     if (strncmp(c->base_url, "http://", 7) != 0 && strncmp(c->base_url, "https://", 8) != 0)

@@ -69,32 +69,32 @@ static size_t scan_empty_arrays(const char *s, size_t n, int *unsafe) {
     return count;
 }
 
-static int rewrite_empty_arrays(const char *s, size_t n, sf_buf *out) {
-    size_t i;
+/* Copies s into out with each empty array replaced by the marker. Spans
+ * between arrays are copied whole into a buffer sized once up front. */
+static int rewrite_empty_arrays(const char *s, size_t n, size_t empties, sf_buf *out) {
+    size_t i, span = 0;
     int in_string = 0;
+    (void)empties; /* the caller reserved room for them */
     for (i = 0; i < n; i++) {
         char c = s[i];
         if (in_string) {
-            if (c == '\\' && i + 1 < n) {
-                if (!sf_buf_append(out, s + i, 2)) return 0;
-                i++;
-                continue;
-            }
-            if (c == '"') in_string = 0;
+            if (c == '\\') i++;
+            else if (c == '"') in_string = 0;
         } else if (c == '"') {
             in_string = 1;
         } else if (c == '[') {
             size_t j = i + 1;
             while (j < n && is_json_space(s[j])) j++;
             if (j < n && s[j] == ']') {
-                if (!sf_buf_append(out, marker_text, sizeof marker_text - 1)) return 0;
+                if (!sf_buf_append(out, s + span, i - span) ||
+                    !sf_buf_append(out, marker_text, sizeof marker_text - 1))
+                    return 0;
                 i = j;
-                continue;
+                span = j + 1;
             }
         }
-        if (!sf_buf_append(out, &c, 1)) return 0;
     }
-    return 1;
+    return sf_buf_append(out, s + span, n - span);
 }
 
 /* ---- normalisation ---- */
@@ -215,7 +215,8 @@ int sf_json_decode(lua_State *L, const char *text, size_t len, sf_kind kind) {
     sf_buf rewritten = {NULL, 0, 0};
 
     if (!unsafe && empties > 0) {
-        if (!rewrite_empty_arrays(text, len, &rewritten)) {
+        if (!sf_buf_reserve(&rewritten, len + empties * sizeof marker_text + 1) ||
+            !rewrite_empty_arrays(text, len, empties, &rewritten)) {
             sf_buf_free(&rewritten);
             lua_pushliteral(L, "out of memory while decoding JSON");
             return 0;

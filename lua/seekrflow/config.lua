@@ -78,6 +78,9 @@ function config.resolve(opts, getenv)
   if type(cfg.api_key) ~= "string" or cfg.api_key == "" then
     fail("api_key must be a non-empty string")
   end
+  if #cfg.api_key > 1000 then
+    fail("api_key is longer than 1000 characters: is it really a SeekrFlow key?")
+  end
   if cfg.api_key:find("%c") then
     fail("api_key contains a control character (a trailing newline from a file?)")
   end
