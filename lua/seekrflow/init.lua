@@ -43,8 +43,12 @@ local seekrflow = {
 
 ---@class seekrflow.Client
 ---@field data_jobs seekrflow.DataJobs
----@field request fun(self: seekrflow.Client, method: string, path: string, opts: table?): any
----@field start_request fun(self: seekrflow.Client, method: string, path: string, opts: table?): seekrflow.Request
+---@field files seekrflow.Files
+---@field socket_mode fun(self: seekrflow.Client) let a host event loop drive this client (see seekrflow.luv)
+---@field socket_changes fun(self: seekrflow.Client): seekrflow.SocketChange[], integer?
+---@field socket_action fun(self: seekrflow.Client, fd: integer?, events: string?): integer
+---@field request fun(self: seekrflow.Client, method: string, path: string, opts: seekrflow.RequestOptions?): any
+---@field start_request fun(self: seekrflow.Client, method: string, path: string, opts: seekrflow.RequestOptions?): seekrflow.Request
 ---@field wait fun(self: seekrflow.Client, ms: number)
 ---@field config fun(self: seekrflow.Client): table
 ---@field close fun(self: seekrflow.Client)
@@ -58,20 +62,48 @@ local seekrflow = {
 ---@field close fun(self: seekrflow.Request)
 ---@field state fun(self: seekrflow.Request): string, integer
 
+--- Options of client:request and client:start_request.
+---@class seekrflow.RequestOptions: seekrflow.CallOptions
+---@field query table<string, string|number|boolean>?
+---@field body any? sent as JSON
+---@field kind string? "data_job", "data_job_list", … to attach helpers to the result
+
+---@class seekrflow.SocketChange
+---@field fd integer
+---@field want "in"|"out"|"inout"|"remove"
+
+---@class seekrflow.UploadOptions
+---@field purpose string? default "alignment"
+---@field filename string? default: the path's last part
+
+---@class seekrflow.Files
+---@field upload fun(self: seekrflow.Files, path: string, options: seekrflow.UploadOptions?, opts: seekrflow.CallOptions?): table
+---@field retrieve fun(self: seekrflow.Files, id: string, opts: seekrflow.CallOptions?): table
+---@field list fun(self: seekrflow.Files, params: table?, opts: seekrflow.CallOptions?): table
+---@field delete fun(self: seekrflow.Files, id: string, opts: seekrflow.CallOptions?): boolean
+
+--- The last argument of every resource method.
+---@class seekrflow.CallOptions
+---@field timeout number? seconds for one attempt
+---@field connect_timeout number?
+---@field stall_timeout number?
+---@field max_retries integer?
+---@field async boolean? return the request instead of performing it (for event loops)
+
 ---@class seekrflow.DataJobs
----@field retrieve fun(self: seekrflow.DataJobs, id: string, opts: table?): table
----@field list fun(self: seekrflow.DataJobs, params: table?, opts: table?): table
----@field iter fun(self: seekrflow.DataJobs, params: table?, opts: table?): fun(): table?
----@field create fun(self: seekrflow.DataJobs, job: table, opts: table?): table
----@field update fun(self: seekrflow.DataJobs, id: string, changes: table, opts: table?): table
----@field delete fun(self: seekrflow.DataJobs, id: string, opts: table?): boolean
----@field add_files fun(self: seekrflow.DataJobs, id: string, files: table, opts: table?): table
----@field remove_files fun(self: seekrflow.DataJobs, id: string, files: table, opts: table?): table
----@field start fun(self: seekrflow.DataJobs, id: string, opts: table?): table
----@field cancel fun(self: seekrflow.DataJobs, id: string, opts: table?): table
----@field clone fun(self: seekrflow.DataJobs, id: string, options: table?, opts: table?): table
----@field generate_system_prompt fun(self: seekrflow.DataJobs, request: table, opts: table?): table
----@field outputs fun(self: seekrflow.DataJobs, id: string, opts: table?): table
+---@field retrieve fun(self: seekrflow.DataJobs, id: string, opts: seekrflow.CallOptions?): table
+---@field list fun(self: seekrflow.DataJobs, params: table?, opts: seekrflow.CallOptions?): table
+---@field iter fun(self: seekrflow.DataJobs, params: table?, opts: seekrflow.CallOptions?): fun(): table?
+---@field create fun(self: seekrflow.DataJobs, job: table, opts: seekrflow.CallOptions?): table
+---@field update fun(self: seekrflow.DataJobs, id: string, changes: table, opts: seekrflow.CallOptions?): table
+---@field delete fun(self: seekrflow.DataJobs, id: string, opts: seekrflow.CallOptions?): boolean
+---@field add_files fun(self: seekrflow.DataJobs, id: string, files: table, opts: seekrflow.CallOptions?): table
+---@field remove_files fun(self: seekrflow.DataJobs, id: string, files: table, opts: seekrflow.CallOptions?): table
+---@field start fun(self: seekrflow.DataJobs, id: string, opts: seekrflow.CallOptions?): table
+---@field cancel fun(self: seekrflow.DataJobs, id: string, opts: seekrflow.CallOptions?): table
+---@field clone fun(self: seekrflow.DataJobs, id: string, options: table?, opts: seekrflow.CallOptions?): table
+---@field generate_system_prompt fun(self: seekrflow.DataJobs, request: table, opts: seekrflow.CallOptions?): table
+---@field outputs fun(self: seekrflow.DataJobs, id: string, opts: seekrflow.CallOptions?): table
 
 --- Creates a client. Options override the environment, which overrides defaults.
 ---@param opts seekrflow.Options?
