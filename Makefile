@@ -55,7 +55,7 @@ test: all
 # The whole suite on every Lua this machine has.
 LUAS ?= lua5.4 lua5.3 lua5.1 luajit
 test-all:
-	@set -e; for l in $(LUAS); do echo "== $$l"; $(MAKE) --no-print-directory LUA=$$l test; done
+	@set -e; for l in $(LUAS); do echo "== $$l"; SEEKRFLOW_NVIM=0 $(MAKE) --no-print-directory LUA=$$l test; done
 
 bench: all
 	LUA=$(LUA) BUILD=$(BUILD) sh tools/bench
@@ -75,11 +75,11 @@ check-c:
 
 # Memory checks over the whole suite.
 valgrind: $(MODULE)
-	LUA=$(LUA) BUILD=$(BUILD) SEEKRFLOW_WRAP="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=tools/valgrind.supp" sh tools/run-specs
+	SEEKRFLOW_NVIM=0 LUA=$(LUA) BUILD=$(BUILD) SEEKRFLOW_WRAP="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=tools/valgrind.supp" sh tools/run-specs
 
 asan:
 	$(MAKE) BUILD=build/asan-$(LUA) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" LIBFLAG="-shared -fsanitize=address,undefined"
-	LUA=$(LUA) BUILD=build/asan-$(LUA) \
+	SEEKRFLOW_NVIM=0 LUA=$(LUA) BUILD=build/asan-$(LUA) \
 	  SEEKRFLOW_WRAP="env LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=1:exitcode=98 LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp:print_suppressions=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1" \
 	  sh tools/run-specs
 

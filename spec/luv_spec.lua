@@ -229,3 +229,18 @@ describe("seekrflow.luv", function()
     assert.matches("async = true", err.message)
   end)
 end)
+
+describe("seekrflow.luv after close", function()
+  it("fires no callback once a callback of the same pass closed the driver", function()
+    sim.reset()
+    local driver = new_driver()
+    local calls = 0
+    -- two requests that finish in the same service pass: the first closes the driver
+    local a = driver.client.data_jobs:list(nil, { async = true })
+    local b = driver.client.data_jobs:list(nil, { async = true })
+    driver:send(a, function() calls = calls + 1 driver:close() end)
+    driver:send(b, function() calls = calls + 1 driver:close() end)
+    uv.run()
+    assert.equal(1, calls)
+  end)
+end)

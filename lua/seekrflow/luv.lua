@@ -162,7 +162,8 @@ function Driver:_service()
     local ok, value, err = pcall(request.result, request)
     if not ok then value, err = nil, value end
     request:close()
-    if not entry.cancelled then
+    -- an earlier callback of this pass may have closed the driver: then nothing fires
+    if not entry.cancelled and not self.closed then
       local cb_ok, cb_err = pcall(entry.callback, value, err)
       if not cb_ok then self:_report(cb_err) end
     end
@@ -238,10 +239,15 @@ function Driver:spawn(fn, on_done)
         "a task yielded on its own; inside driver:spawn use task:await and task:sleep"))
     end
     if command.await then
-      task.current = self:send(command.await, function(value, err)
+      -- The request may finish inside send() itself, and the resumed task may
+      -- already await another one: only a still-pending handle is current.
+      local completed = false
+      local handle = self:send(command.await, function(value, err)
+        completed = true
         task.current = nil
         resume(value, err)
       end)
+      if not completed then task.current = handle end
     else
       task.timer = task.timer or self.uv.new_timer()
       task.timer:start(math.floor(command.sleep * 1000 + 0.5), 0, function() resume() end)

@@ -1,0 +1,51 @@
+--- seekrflow.nvim.quickfix: a job's failed files as a quickfix list.
+---
+--- A failed file is a file in SeekrFlow, not on disk, so entries carry no
+--- filename or line: the text says it all ("name: error — fix: …") and the
+--- module column says where it came from.
+local quickfix = {}
+
+local function or_text(value, fallback)
+  if type(value) == "string" and value ~= "" then return value end
+  return fallback
+end
+
+--- The quickfix text of one entry of summary.of(detail).failed.
+---@param entry table
+---@return string
+function quickfix.text(entry)
+  local name = or_text(entry.filename, or_text(entry.file_id, "?"))
+  local err = or_text(entry.error_message, "failed (no error message)")
+  local fix = or_text(entry.suggested_fix, or_text(entry.action_text, "check the file"))
+  return ("%s: %s — fix: %s"):format(name, err, fix)
+end
+
+--- Quickfix items for a list of failed entries.
+---@param failed table[] summary.of(detail).failed
+---@return table[]
+function quickfix.items(failed)
+  local items = {}
+  for _, entry in ipairs(failed or {}) do
+    items[#items + 1] = { module = "seekrflow", text = quickfix.text(entry), type = "E", valid = 1 }
+  end
+  return items
+end
+
+--- The list's title for a job.
+---@param job_id string
+---@return string
+function quickfix.title(job_id)
+  return "seekrflow failures " .. job_id
+end
+
+--- Makes a new quickfix list of the failed entries (main thread only).
+---@param job_id string
+---@param failed table[]
+---@return integer count
+function quickfix.set(job_id, failed)
+  local items = quickfix.items(failed)
+  vim.fn.setqflist({}, " ", { title = quickfix.title(job_id), items = items })
+  return #items
+end
+
+return quickfix

@@ -1,0 +1,267 @@
+-- The plugin: commands, the float, notifications and the quickfix list,
+-- against the simulator, inside a real (headless) Neovim.
+local h = require "nvim.helpers"
+local sim = h.sim
+
+local ERROR, WARN = vim.log.levels.ERROR, vim.log.levels.WARN
+local BAD_KEY = "sk-nvim-not-a-real-key-7781"
+
+local function plugin(opts)
+  local p = require "seekrflow.nvim"
+  local o = { base_url = sim.base_url, api_key = sim.api_key }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  p.setup(o)
+  return p
+end
+
+local function qf()
+  return vim.fn.getqflist({ title = 1, items = 1 })
+end
+
+-- The two failed files of h.job_with_broken_files, each once, with error and fix.
+local function assert_failures_listed(id)
+  local list = qf()
+  h.eq("seekrflow failures " .. id, list.title, "quickfix title")
+  h.eq(2, #list.items, "one quickfix entry per failed file")
+  local by_name = {}
+  for _, item in ipairs(list.items) do
+    local name = item.text:match("^([^:]+):")
+    h.ok(name, "entry text does not start with a file name: " .. item.text)
+    h.eq(nil, by_name[name], "two entries for " .. name)
+    by_name[name] = item.text
+    h.eq(0, item.bufnr, "an entry points at a buffer")
+  end
+  h.contains(by_name["broken.pdf"], h.CORRUPT)
+  h.contains(by_name["broken.pdf"], "fix: " .. h.CORRUPT_FIX)
+  h.contains(by_name["empty.pdf"], h.EMPTY)
+  h.contains(by_name["empty.pdf"], "fix: " .. h.EMPTY_FIX)
+end
+
+local function assert_no_traceback(notes)
+  for _, n in ipairs(notes) do
+    h.excludes(n.msg, "stack traceback")
+    h.excludes(n.msg, ".lua:")
+  end
+end
+
+return function(test)
+  test("setup does no I/O and defines the commands and the VimLeavePre hook", function()
+    local notes = h.capture_notify()
+    local before = sim.stats().requests
+    -- a port nothing listens on and no key: setup must not notice
+    require("seekrflow.nvim").setup { base_url = "http://127.0.0.1:9/v1" }
+    h.eq(before, sim.stats().requests, "requests made by setup")
+    h.eq(0, #notes, "notifications from setup")
+    for _, name in ipairs({ "SeekrflowWatch", "SeekrflowWatchStop", "SeekrflowJobs", "SeekrflowFailures" }) do
+      h.eq(2, vim.fn.exists(":" .. name), ":" .. name .. " is not defined")
+    end
+    h.eq(1, #vim.api.nvim_get_autocmds({ group = "seekrflow", event = "VimLeavePre" }), "VimLeavePre autocmds")
+    local ok, err = pcall(require("seekrflow.nvim").setup, { nope = true })
+    h.ok(not ok, "an unknown option was accepted")
+    h.contains(tostring(err), "unknown option \"nope\"")
+  end)
+
+  test("a checkout on the runtimepath finds its build/luajit core after setup (plugin-manager install)", function()
+    local root = os.getenv("SEEKRFLOW_ROOT") or vim.fn.getcwd()
+    -- a fresh Neovim, as a plugin manager leaves it: the checkout on 'runtimepath', nothing on package.cpath
+    local script = table.concat({
+      "local ok, err = pcall(require, 'seekrflow')",
+      "io.stdout:write('before=', tostring(ok), '\\n')",
+      "require('seekrflow.nvim').setup {}",
+      "ok, err = pcall(require('seekrflow.nvim')._require_core)",
+      "io.stdout:write('after=', tostring(ok), ' ', ok and err.built_for or tostring(err), '\\n')",
+    }, " ")
+    local output = vim.fn.system({ vim.v.progpath, "--headless", "-u", "NONE", "-i", "NONE",
+      "--cmd", "set runtimepath^=" .. vim.fn.fnameescape(root), "-c", "lua " .. script, "-c", "qall!" })
+    h.contains(output, "before=false")
+    h.contains(output, "after=true LuaJIT")
+  end)
+
+  test(":SeekrflowWatch shows an unfocused float, reaches needs_review and fills the quickfix list", function()
+    local id = h.job_with_broken_files(h.client())
+    local notes = h.capture_notify()
+    plugin { float_linger = 0.5 }
+    local win, buf = vim.api.nvim_get_current_win(), vim.api.nvim_get_current_buf()
+    vim.cmd("SeekrflowWatch " .. id)
+    local floats = h.floats()
+    h.eq(1, #floats, "floating windows right after :SeekrflowWatch")
+    local float = floats[1]
+    local config = vim.api.nvim_win_get_config(float)
+    h.eq(false, config.focusable, "the float is focusable")
+    h.eq("editor", config.relative)
+    h.eq(win, vim.api.nvim_get_current_win(), "the float took the focus")
+    h.eq(buf, vim.api.nvim_get_current_buf(), "the current buffer changed")
+    h.contains(h.buffer_text(vim.api.nvim_win_get_buf(float)), id)
+
+    h.wait(15000, function() return h.find_note(notes, "needs review") ~= nil end, "the needs-review notification")
+    local note = h.find_note(notes, "needs review")
+    h.eq(WARN, note.level, "needs-review level")
+    h.contains(note.msg, id)
+    h.contains(note.msg, "quickfix")
+    assert_failures_listed(id)
+    -- the float showed each file's final state, and the window never moved
+    h.ok(vim.api.nvim_win_is_valid(float), "the float closed before lingering")
+    local text = h.buffer_text(vim.api.nvim_win_get_buf(float))
+    h.contains(text, "needs_review")
+    h.contains(text, "broken.pdf")
+    h.contains(text, "failed")
+    h.contains(text, "good.pdf")
+    h.contains(text, "completed")
+    h.eq(win, vim.api.nvim_get_current_win(), "the focus moved during the watch")
+    h.wait(3000, function() return #h.floats() == 0 end, "the float to close after float_linger")
+    for _, n in ipairs(notes) do h.ok(n.level ~= ERROR, "unexpected error: " .. n.msg) end
+  end)
+
+  test(":SeekrflowWatch of a healthy job ends with an INFO notification and leaves the quickfix list alone", function()
+    local id = sim.job_with_files(h.client(), { { "fine.pdf", "%PDF-1.7 fine" }, { "notes.md", "# notes" } })
+    local notes = h.capture_notify()
+    plugin { float_linger = 0 }
+    vim.cmd("SeekrflowWatch " .. id)
+    h.wait(15000, function() return h.find_note(notes, "ready_to_start") ~= nil end, "the end notification")
+    h.eq(vim.log.levels.INFO, h.find_note(notes, "ready_to_start").level)
+    h.eq("", qf().title, "the quickfix list was set")
+    h.wait(1000, function() return #h.floats() == 0 end, "the float to close")
+  end)
+
+  test("notify = false silences the progress notifications, not the errors", function()
+    local id = sim.job_with_files(h.client(), { { "fine.pdf", "%PDF-1.7 fine" } })
+    local notes = h.capture_notify()
+    plugin { notify = false, float = false }
+    vim.cmd("SeekrflowWatch " .. id)
+    h.eq(0, #h.floats(), "a float with float = false")
+    h.eq(id, require("seekrflow.nvim").watching())
+    h.wait(15000, function() return require("seekrflow.nvim").watching() == nil end, "the watch to end")
+    h.eq(0, #notes, "notifications with notify = false")
+    vim.cmd("SeekrflowFailures dj-missing")
+    h.wait(5000, function() return h.find_note(notes, "404", ERROR) ~= nil end, "the 404 notification")
+  end)
+
+  test(":SeekrflowWatch shows queue positions and file states while ingesting", function()
+    sim.config { time_scale = 0 } -- frozen: everything stays queued
+    local id = h.job_with_broken_files(h.client())
+    h.capture_notify()
+    plugin { watch = { min_interval = 0.2 } }
+    vim.cmd("SeekrflowWatch " .. id)
+    local float = h.floats()[1]
+    h.ok(float, "no float")
+    local buf = vim.api.nvim_win_get_buf(float)
+    h.wait(5000, function() return h.buffer_text(buf):find("queued #3", 1, true) ~= nil end,
+      "queue positions in the float")
+    local text = h.buffer_text(buf)
+    h.contains(text, "file_processing")
+    h.contains(text, "good.pdf")
+    h.contains(text, "queued #1")
+    vim.cmd("SeekrflowWatchStop")
+  end)
+
+  test(":SeekrflowFailures fills the quickfix list and opens it", function()
+    local client = h.client()
+    local id = h.job_with_broken_files(client)
+    h.eq("needs_review", sim.settled(client, id).status)
+    local notes = h.capture_notify()
+    plugin()
+    vim.cmd("SeekrflowFailures " .. id)
+    h.wait(5000, function() return qf().title == "seekrflow failures " .. id end, "the quickfix list")
+    assert_failures_listed(id)
+    local open = false
+    for _, info in ipairs(vim.fn.getwininfo()) do
+      if info.quickfix == 1 then open = true end
+    end
+    h.ok(open, "the quickfix window is not open")
+    h.eq(0, #notes, "notifications")
+  end)
+
+  test(":SeekrflowJobs lists a created job in a scratch buffer", function()
+    local client = h.client()
+    local created = client.data_jobs:create { name = "nvim listed job", job_type = "principle_files" }
+    local notes = h.capture_notify()
+    plugin()
+    vim.cmd("SeekrflowJobs")
+    local buf
+    h.wait(5000, function()
+      for _, b in ipairs(vim.api.nvim_list_bufs()) do
+        if vim.api.nvim_buf_get_name(b):find("seekrflow://jobs", 1, true) then buf = b end
+      end
+      return buf ~= nil and h.buffer_text(buf):find(created.id, 1, true) ~= nil
+    end, "the job list")
+    local line
+    for _, l in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
+      if l:find(created.id, 1, true) then line = l end
+    end
+    h.contains(line, "needs_review")
+    h.contains(line, "principle_files")
+    h.contains(line, "nvim listed job")
+    h.eq("nofile", vim.api.nvim_buf_get_option(buf, "buftype"))
+    h.eq(0, #notes, "notifications")
+  end)
+
+  test("a 401 is an ERROR notification with the status and without the key", function()
+    local notes = h.capture_notify()
+    plugin { api_key = BAD_KEY, float_linger = 0 }
+    vim.cmd("SeekrflowJobs")
+    h.wait(5000, function() return h.find_note(notes, "401", ERROR) ~= nil end, "the 401 notification")
+    vim.cmd("SeekrflowWatch dj-anything")
+    h.wait(5000, function()
+      local n = h.find_note(notes, "dj-anything", ERROR)
+      return n ~= nil and n.msg:find("401", 1, true) ~= nil
+    end, "the 401 notification of the watch")
+    for _, n in ipairs(notes) do h.excludes(n.msg, BAD_KEY, "the key leaked") end
+    assert_no_traceback(notes)
+    h.wait(1000, function() return #h.floats() == 0 end, "the float to close after the watch failed")
+  end)
+
+  test("a 404 is an ERROR notification with the status", function()
+    local notes = h.capture_notify()
+    plugin { float_linger = 0 }
+    vim.cmd("SeekrflowFailures dj-does-not-exist")
+    h.wait(5000, function() return h.find_note(notes, "404", ERROR) ~= nil end, "the 404 notification")
+    h.contains(h.find_note(notes, "404", ERROR).msg, "dj-does-not-exist")
+    vim.cmd("SeekrflowWatch dj-also-missing")
+    h.wait(5000, function()
+      local n = h.find_note(notes, "dj-also-missing", ERROR)
+      return n ~= nil and n.msg:find("404", 1, true) ~= nil
+    end, "the 404 notification of the watch")
+    -- an id the library refuses before sending anything is reported the same way
+    vim.cmd("SeekrflowFailures dj/bad")
+    h.wait(2000, function() return h.find_note(notes, "dj/bad", ERROR) ~= nil end, "the invalid id notification")
+    for _, n in ipairs(notes) do h.excludes(n.msg, sim.api_key, "the key leaked") end
+    assert_no_traceback(notes)
+  end)
+
+  test(":SeekrflowWatchStop cancels: no more requests and no more notifications", function()
+    sim.config { time_scale = 0 } -- frozen: the job stays in file_processing
+    local id = h.job_with_broken_files(h.client())
+    local notes = h.capture_notify()
+    plugin { watch = { min_interval = 0.1, max_interval = 0.3 } }
+    vim.cmd("SeekrflowWatch " .. id)
+    h.poll(5000, function() return h.route_count(h.DETAIL_ROUTE) >= 2 end, "two polls")
+    vim.cmd("SeekrflowWatchStop")
+    h.ok(h.find_note(notes, "stopped watching " .. id), "no stop notification")
+    h.eq(0, #h.floats(), "the float is still open")
+    h.run_for(300) -- a poll in flight at the stop may still reach the server
+    local count, seen = h.route_count(h.DETAIL_ROUTE), #notes
+    h.run_for(1500) -- a watch still running would poll about five times in this
+    h.eq(count, h.route_count(h.DETAIL_ROUTE), "polls after :SeekrflowWatchStop")
+    h.eq(seen, #notes, "notifications after :SeekrflowWatchStop")
+    vim.cmd("SeekrflowWatchStop")
+    h.ok(h.find_note(notes, "no watch is running"), "a second stop is not reported")
+  end)
+
+  test("close() during a watch with a request in flight: nothing fires afterwards", function()
+    local id = h.job_with_broken_files(h.client())
+    sim.fault { route = h.DETAIL_ROUTE, kind = "latency", delay_ms = 800 }
+    local notes = h.capture_notify()
+    local p = plugin()
+    vim.cmd("SeekrflowWatch " .. id)
+    h.run_for(100)
+    local seen = #notes
+    p.close()
+    h.eq(0, #h.floats(), "the float is still open")
+    h.run_for(1200)
+    h.eq(seen, #notes, "notifications after close()")
+    h.eq("", qf().title, "quickfix list set after close()")
+    -- the next command makes a new driver
+    vim.cmd("SeekrflowFailures " .. id)
+    h.wait(5000, function() return qf().title ~= "" end, "a command after close()")
+  end)
+end

@@ -1,0 +1,162 @@
+--- The simulator from inside Neovim: its control API over a plain HTTP/1.1
+--- exchange on vim.loop (LuaSocket cannot load into Neovim 0.7: its
+--- socket_connect symbol resolves to Neovim's own function of that name and
+--- crashes), and a blocking seekrflow client of its own to prepare jobs.
+---
+--- The control calls never go through the code under test. Each waits with
+--- vim.wait, so never call them from inside a vim.wait condition.
+local seekrflow = require "seekrflow"
+
+local sim = {}
+
+sim.url = os.getenv("SEEKRFLOW_SIM_URL")
+assert(sim.url, "SEEKRFLOW_SIM_URL is not set: run the specs with sh tools/run-nvim-specs")
+sim.base_url = sim.url .. "/v1"
+sim.api_key = "sim-key"
+sim.seekrflow = seekrflow
+
+local host, port = sim.url:match("^http://([^/:]+):(%d+)$")
+assert(host, "SEEKRFLOW_SIM_URL must look like http://HOST:PORT, got " .. sim.url)
+port = tonumber(port)
+
+local function address()
+  if host:match("^%d+%.%d+%.%d+%.%d+$") then return host end
+  local found = vim.loop.getaddrinfo(host, nil, { family = "inet", socktype = "stream" })
+  assert(found and found[1], "cannot resolve " .. host)
+  return found[1].addr
+end
+
+local function dechunk(body)
+  local out, pos = {}, 1
+  while true do
+    local size_end = body:find("\r\n", pos, true)
+    if not size_end then break end
+    local size = tonumber(body:sub(pos, size_end - 1):match("^%x+"), 16)
+    if not size or size == 0 then break end
+    out[#out + 1] = body:sub(size_end + 2, size_end + 1 + size)
+    pos = size_end + 2 + size + 2
+  end
+  return table.concat(out)
+end
+
+-- Splits a complete response; nil while more bytes are needed.
+local function parse(raw, eof)
+  local head_end = raw:find("\r\n\r\n", 1, true)
+  if not head_end then return nil end
+  local head, body = raw:sub(1, head_end - 1), raw:sub(head_end + 4)
+  local status = tonumber(head:match("^HTTP/1%.%d (%d%d%d)"))
+  local lower = head:lower()
+  local length = tonumber(lower:match("\r\ncontent%-length:%s*(%d+)"))
+  if lower:find("\r\ntransfer%-encoding:%s*chunked") then
+    if not eof and not body:find("\r\n0\r\n\r\n", 1, true) and body:sub(1, 3) ~= "0\r\n" then return nil end
+    return status, dechunk(body)
+  end
+  if length then
+    if #body < length then return nil end
+    return status, body:sub(1, length)
+  end
+  if not eof then return nil end
+  return status, body
+end
+
+--- One control request; returns the decoded body (or nil) and the status.
+---@param method string
+---@param path string e.g. "/_sim/reset"
+---@param body table? sent as JSON
+function sim.control(method, path, body)
+  local payload = body and vim.json.encode(body) or ""
+  local request = table.concat({
+    method .. " " .. path .. " HTTP/1.1",
+    "Host: " .. host .. ":" .. port,
+    "Connection: close",
+    "Content-Type: application/json",
+    "Content-Length: " .. #payload,
+    "", payload,
+  }, "\r\n")
+  local tcp = vim.loop.new_tcp()
+  local chunks, failure, eof = {}, nil, false
+  tcp:connect(address(), port, function(err)
+    if err then
+      failure = err
+      return
+    end
+    tcp:write(request)
+    tcp:read_start(function(read_err, data)
+      if read_err then failure = read_err
+      elseif data then chunks[#chunks + 1] = data
+      else eof = true end
+    end)
+  end)
+  local status, text
+  local finished = vim.wait(10000, function()
+    if failure then return true end
+    status, text = parse(table.concat(chunks), eof)
+    return status ~= nil or eof
+  end, 2)
+  if not tcp:is_closing() then tcp:close() end
+  assert(finished, ("%s %s: no answer from the simulator in 10 s"):format(method, path))
+  assert(not failure, ("%s %s: %s"):format(method, path, tostring(failure)))
+  assert(status, ("%s %s: not an HTTP answer"):format(method, path))
+  local decoded = nil
+  if text and text ~= "" then
+    local ok, value = pcall(vim.json.decode, text)
+    if ok then decoded = value end
+  end
+  return decoded, status
+end
+
+function sim.reset() assert(select(2, sim.control("POST", "/_sim/reset")) == 200) end
+
+--- Adds a fault: { route = "GET /v1/flow/data-jobs/{id}", kind = "latency", delay_ms = 2000 }.
+function sim.fault(spec)
+  local body, status = sim.control("POST", "/_sim/faults", spec)
+  assert(status == 201, "could not add fault: " .. tostring(status))
+  return body
+end
+
+function sim.stats() return (sim.control("GET", "/_sim/stats")) end
+
+function sim.config(values)
+  local body, status = sim.control("POST", "/_sim/config", values)
+  assert(status == 200, "could not configure the simulator: " .. tostring(status))
+  return body
+end
+
+--- Stores a file (content padded to `size` bytes when given); returns its FileResponse.
+function sim.file(filename, content, size)
+  local body, status = sim.control("POST", "/_sim/files",
+    { filename = filename, content = content, purpose = "alignment", size = size })
+  assert(status == 200 or status == 201, "could not create file: " .. tostring(status))
+  return body
+end
+
+--- A blocking client for the simulator, to prepare jobs (not the code under test).
+function sim.client(opts)
+  local o = { api_key = sim.api_key, base_url = sim.base_url, retry_initial_delay = 0.02, retry_max_delay = 0.1 }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return seekrflow.new(o)
+end
+
+--- Creates a job and attaches files ({ name, content } each); returns the job id and file ids.
+function sim.job_with_files(client, files, fields)
+  local job = { name = "nvim spec job", job_type = "principle_files", system_prompt = "You are a test." }
+  for k, v in pairs(fields or {}) do job[k] = v end
+  local created = client.data_jobs:create(job)
+  local ids = {}
+  for i, f in ipairs(files) do ids[i] = sim.file(f[1], f[2], f[3]).id end
+  if #ids > 0 then client.data_jobs:add_files(created.id, ids) end
+  return created.id, ids
+end
+
+--- Waits (blocking; setup only) until the job leaves file_processing; returns the detail.
+function sim.settled(client, id, seconds)
+  local deadline = seekrflow.monotonic() + (seconds or 15)
+  while true do
+    local d = client.data_jobs:retrieve(id)
+    if d.status ~= "file_processing" then return d end
+    assert(seekrflow.monotonic() < deadline, "timed out waiting for job " .. id .. " to finish ingestion")
+    seekrflow.sleep(0.02)
+  end
+end
+
+return sim
