@@ -17,6 +17,11 @@ LIBFLAG ?= -shared
 ALL_CFLAGS = $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -I$(LUA_INCDIR) $(CURL_CFLAGS)
 
 BUILD   ?= build/$(notdir $(LUA))
+# A BUILD inherited from a surrounding run belongs to another Lua: the folder
+# follows LUA unless BUILD is given on the command line.
+ifeq ($(origin BUILD),environment)
+BUILD := build/$(notdir $(LUA))
+endif
 MODULE   = $(BUILD)/seekrflow/core.so
 SOURCES  = csrc/sf_module.c csrc/sf_error.c csrc/sf_json.c csrc/sf_http.c csrc/sf_data_jobs.c csrc/sf_files.c csrc/sf_platform.c
 HEADERS  = csrc/sf_core.h csrc/sf_compat.h
