@@ -55,6 +55,7 @@ struct sf_request {
     /* The outcome, kept in C until someone asks for it. */
     int failed;
     int retryable;
+    int tls_failure;
     char err_kind[24];
     char err_message[600];
     sf_request *next;
@@ -222,6 +223,7 @@ static int begin_attempt(sf_request *r, double now) {
     r->too_large = 0;
     r->transfer_done = 0;
     r->failed = 0;
+    r->tls_failure = 0;
     mc = curl_multi_add_handle(r->client->multi, r->easy);
     if (mc != CURLM_OK) {
         fail(r, "connection", 0, "could not start the request: %s", curl_multi_strerror(mc));
@@ -303,7 +305,16 @@ static void evaluate_attempt(sf_request *r, double now) {
         curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &sent);
         /* A request that never left this machine cannot have been acted on. */
         retryable = is_get || sent == 0;
-        if (r->curl_result == CURLE_OPERATION_TIMEDOUT) {
+        if (r->curl_result == CURLE_PEER_FAILED_VERIFICATION || r->curl_result == CURLE_SSL_CACERT_BADFILE ||
+            r->curl_result == CURLE_SSL_CERTPROBLEM || r->curl_result == CURLE_SSL_ISSUER_ERROR ||
+            r->curl_result == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
+            /* A certificate that fails verification will fail again: no retry. */
+            retryable = 0;
+            fail(r, "connection", 0,
+                 "TLS certificate verification failed (%s); to trust a private certificate authority pass "
+                 "ca_file or ca_path (verification cannot be switched off)", why);
+            r->tls_failure = 1;
+        } else if (r->curl_result == CURLE_OPERATION_TIMEDOUT) {
             if (strstr(why, "too slow") != NULL)
                 fail(r, "timeout", retryable, "the transfer stalled: no data for %ld s (%s)",
                      r->client->stall_timeout_s, why);
@@ -492,6 +503,10 @@ static void push_request_error(lua_State *L, sf_request *r, const char *api_key)
     if (r->retry_after_s >= 0) {
         lua_pushnumber(L, r->retry_after_s);
         lua_setfield(L, err_idx, "retry_after");
+    }
+    if (r->tls_failure) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, err_idx, "tls");
     }
     if (strcmp(r->err_kind, "status") == 0) {
         sf_pushinteger(L, r->status);

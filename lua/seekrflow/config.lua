@@ -132,6 +132,11 @@ function config.resolve(opts, getenv)
   for _, name in ipairs({ "ca_file", "ca_path" }) do
     if cfg[name] ~= nil and type(cfg[name]) ~= "string" then fail(name .. " must be a path string") end
   end
+  if cfg.ca_file then
+    local f = io.open(cfg.ca_file, "rb")
+    if not f then fail(("ca_file %q cannot be read: give the path of a PEM bundle"):format(cfg.ca_file)) end
+    f:close()
+  end
   return cfg
 end
 
