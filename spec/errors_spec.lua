@@ -106,6 +106,17 @@ describe("errors", function()
     assert.matches("after 3 attempts", tostring(err))
   end)
 
+  it("408 on a GET is retried; on a POST it is not", function()
+    sim.fault { route = DETAIL, kind = "status", status = 408, times = 1 }
+    assert.equal(job_id, client.data_jobs:retrieve(job_id).id)
+    assert.equal(2, #sim.requests_for(DETAIL))
+    sim.fault { route = "POST /v1/flow/data-jobs", kind = "status", status = 408, times = 1 }
+    local err = failing(function() client.data_jobs:create { name = "x", job_type = "principle_files" } end)
+    assert.equal(408, err.status)
+    assert.equal("request_timeout", err.class)
+    assert.equal(1, err.attempts)
+  end)
+
   it("a reset connection is a connection error, retried for a GET", function()
     sim.fault { route = DETAIL, kind = "reset", times = 1 }
     assert.equal(job_id, client.data_jobs:retrieve(job_id).id)
