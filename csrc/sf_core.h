@@ -75,6 +75,8 @@ int sf_json_decode(lua_State *L, const char *text, size_t len, sf_kind kind);
 /* Encodes the value at idx. Returns 1 and pushes a string, or 0 and a message. */
 int sf_json_encode(lua_State *L, int idx);
 void sf_json_setmeta(lua_State *L, int idx, sf_kind kind);
+/* The kind named name (sf_kind_names), or an invalid_argument error. */
+sf_kind sf_kind_from_name(lua_State *L, const char *name, const char *where);
 void sf_open_json(lua_State *L);
 
 /* ---- transport (sf_http.c) ---- */

@@ -675,7 +675,79 @@ static int push_array_iter(lua_State *L, const char *type, const char *method, c
     return 1;
 }
 
-static int l_each_file(lua_State *L) { return push_array_iter(L, "detail", "each_file", "files"); }
+/* each_file iterator upvalues: detail, next index, record_id -> record, record_id -> ingestion job */
+static int files_next(lua_State *L) {
+    long i = (long)lua_tonumber(L, lua_upvalueindex(2));
+    lua_settop(L, 0);
+    lua_getfield(L, lua_upvalueindex(1), "files"); /* 1 */
+    if (lua_type(L, 1) != LUA_TTABLE) return 0;
+    for (;; i++) {
+        lua_rawgeti(L, 1, (int)i); /* 2 */
+        if (lua_isnil(L, 2)) return 0;
+        if (lua_type(L, 2) == LUA_TTABLE) break;
+        lua_pop(L, 1); /* a null entry */
+    }
+    lua_pushinteger(L, i + 1);
+    lua_replace(L, lua_upvalueindex(2));
+    lua_getfield(L, 2, "record_id"); /* 3 */
+    lua_pushvalue(L, 3);
+    lua_rawget(L, lua_upvalueindex(3)); /* 4: the file's current record, or nil */
+    lua_pushvalue(L, 3);
+    lua_rawget(L, lua_upvalueindex(4)); /* 5: its ingestion job */
+    lua_remove(L, 3);
+    return 3;
+}
+
+/* detail:each_file() yields file, record, ingestion_job: the record files[]
+ * points at is the file's current one (nil for Markdown, which skips
+ * ingestion); older records of a file added again are history. */
+static int l_each_file(lua_State *L) {
+    check_object(L, "detail", "each_file");
+    lua_settop(L, 1);
+    lua_newtable(L); /* 2: record_id -> record */
+    lua_newtable(L); /* 3: record_id -> ingestion job */
+    lua_getfield(L, 1, "ingestion_jobs"); /* 4 */
+    if (lua_type(L, 4) == LUA_TTABLE) {
+        size_t j, n = sf_rawlen(L, 4);
+        for (j = 1; j <= n; j++) {
+            lua_rawgeti(L, 4, (int)j); /* 5: ingestion job */
+            if (lua_type(L, 5) == LUA_TTABLE) {
+                size_t k, m;
+                lua_getfield(L, 5, "records"); /* 6 */
+                m = lua_type(L, 6) == LUA_TTABLE ? sf_rawlen(L, 6) : 0;
+                for (k = 1; k <= m; k++) {
+                    lua_rawgeti(L, 6, (int)k); /* 7: record */
+                    if (lua_type(L, 7) == LUA_TTABLE) {
+                        int deleted;
+                        lua_getfield(L, 7, "deleted");
+                        deleted = lua_toboolean(L, -1);
+                        lua_getfield(L, 7, "record_id");
+                        if (!deleted && lua_type(L, -1) == LUA_TSTRING) {
+                            lua_pushvalue(L, -1);
+                            lua_pushvalue(L, 7);
+                            lua_rawset(L, 2);
+                            lua_pushvalue(L, 5);
+                            lua_rawset(L, 3);
+                        } else {
+                            lua_pop(L, 1);
+                        }
+                        lua_pop(L, 1); /* deleted */
+                    }
+                    lua_pop(L, 1); /* record */
+                }
+                lua_pop(L, 1); /* records */
+            }
+            lua_pop(L, 1); /* ingestion job */
+        }
+    }
+    lua_settop(L, 3);
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_pushcclosure(L, files_next, 4);
+    return 1;
+}
 static int l_each_event(lua_State *L) { return push_array_iter(L, "detail", "each_event", "timeline"); }
 static int l_each_record(lua_State *L) { return push_array_iter(L, "ingestion_job", "each_record", "records"); }
 

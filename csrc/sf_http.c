@@ -37,7 +37,6 @@ struct sf_request {
     size_t body_len;
     sf_kind kind;
     int state;
-    int idempotent;
     int attempts;
     int max_retries;
     int in_multi;
@@ -700,7 +699,6 @@ static sf_request *request_new(lua_State *L, int client_idx, sf_client *c, const
     snprintf(r->method, sizeof r->method, "%s", call->method);
     r->kind = call->kind;
     r->max_retries = call->opts.max_retries;
-    r->idempotent = strcmp(call->method, "GET") == 0;
 
     if (!sf_buf_append(&url, c->base_url, strlen(c->base_url)) || !sf_buf_append(&url, "/", 1) ||
         !sf_buf_append(&url, call->path, strlen(call->path)) || !append_query(&query, &url)) {
@@ -822,21 +820,32 @@ static double opt_seconds(lua_State *L, int idx, const char *name, const char *w
     return v;
 }
 
-void sf_call_opts_read(lua_State *L, int idx, sf_call_opts *o, const char *where) {
-    static const char *const known[] = {"timeout", "connect_timeout", "stall_timeout", "max_retries", "async", NULL};
-    idx = sf_absindex(L, idx);
-    if (lua_isnoneornil(L, idx)) return;
-    if (lua_type(L, idx) != LUA_TTABLE) sf_arg_error(L, "%s: options must be a table", where);
+/* Raises on any key of the table at idx that is not in known, naming them all. */
+static void check_option_names(lua_State *L, int idx, const char *const *known, const char *where) {
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
         int k, ok = 0;
         lua_pop(L, 1);
         for (k = 0; known[k] != NULL; k++)
             if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), known[k]) == 0) ok = 1;
-        if (!ok)
-            sf_arg_error(L, "%s: unknown option '%s' (known: timeout, connect_timeout, stall_timeout, max_retries, async)",
-                         where, lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
+        if (!ok) {
+            char list[200] = "";
+            for (k = 0; known[k] != NULL; k++) {
+                size_t used = strlen(list);
+                snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", known[k]);
+            }
+            sf_arg_error(L, "%s: unknown option '%s' (known: %s)", where,
+                         lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?", list);
+        }
     }
+}
+
+void sf_call_opts_read(lua_State *L, int idx, sf_call_opts *o, const char *where) {
+    static const char *const known[] = {"timeout", "connect_timeout", "stall_timeout", "max_retries", "async", NULL};
+    idx = sf_absindex(L, idx);
+    if (lua_isnoneornil(L, idx)) return;
+    if (lua_type(L, idx) != LUA_TTABLE) sf_arg_error(L, "%s: options must be a table", where);
+    check_option_names(L, idx, known, where);
     o->timeout_ms = (long)(opt_seconds(L, idx, "timeout", where, (double)o->timeout_ms / 1000.0) * 1000.0);
     o->connect_timeout_ms =
         (long)(opt_seconds(L, idx, "connect_timeout", where, (double)o->connect_timeout_ms / 1000.0) * 1000.0);
@@ -886,14 +895,6 @@ int sf_finish(lua_State *L, sf_client *c, int ok) {
 
 static const char *const method_names[] = {"GET", "POST", "PATCH", "PUT", "DELETE", NULL};
 
-static sf_kind kind_by_name(lua_State *L, const char *name) {
-    int k;
-    for (k = 0; k < SF_KIND_COUNT; k++)
-        if (strcmp(name, sf_kind_names[k]) == 0) return (sf_kind)k;
-    sf_arg_error(L, "unknown response kind '%s'", name);
-    return SF_KIND_NONE;
-}
-
 /* Reads (method, path, opts) at 2..4 into call; opts may carry query/body/kind. */
 static void read_call(lua_State *L, sf_client *c, sf_call *call) {
     static const char *const known[] = {"query", "body", "kind", "timeout", "connect_timeout",
@@ -909,16 +910,7 @@ static void read_call(lua_State *L, sf_client *c, sf_call *call) {
     sf_call_opts_init(c, &call->opts);
     if (lua_isnoneornil(L, 4)) return;
     luaL_checktype(L, 4, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, 4) != 0) {
-        int k, known_key = 0;
-        lua_pop(L, 1);
-        for (k = 0; known[k] != NULL; k++)
-            if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), known[k]) == 0) known_key = 1;
-        if (!known_key)
-            sf_arg_error(L, "client:request: unknown option '%s'",
-                         lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
-    }
+    check_option_names(L, 4, known, "client:request");
     lua_settop(L, 4);
     lua_getfield(L, 4, "query"); /* 5 */
     if (!lua_isnil(L, 5)) {
@@ -928,7 +920,7 @@ static void read_call(lua_State *L, sf_client *c, sf_call *call) {
     lua_getfield(L, 4, "body"); /* 6 */
     if (!lua_isnil(L, 6)) call->body_idx = 6;
     lua_getfield(L, 4, "kind"); /* 7 */
-    if (!lua_isnil(L, 7)) call->kind = kind_by_name(L, luaL_checkstring(L, 7));
+    if (!lua_isnil(L, 7)) call->kind = sf_kind_from_name(L, luaL_checkstring(L, 7), "client:request");
     lua_newtable(L); /* 8: the timing options only */
     {
         int k;

@@ -352,15 +352,19 @@ int sf_json_encode(lua_State *L, int idx) {
 
 /* ---- Lua-facing functions: core.json_decode / core.json_encode ---- */
 
+sf_kind sf_kind_from_name(lua_State *L, const char *name, const char *where) {
+    int k;
+    for (k = 0; k < SF_KIND_COUNT; k++)
+        if (strcmp(name, sf_kind_names[k]) == 0) return (sf_kind)k;
+    sf_arg_error(L, "%s: unknown kind '%s' (known: data_job, data_job_list, ingestion_job, file_record, job_file, "
+                    "timeline_event, alignment_job, alignment_output, file, file_list, value)", where, name);
+    return SF_KIND_NONE;
+}
+
 static int l_decode(lua_State *L) {
     size_t len;
     const char *text = luaL_checklstring(L, 1, &len);
-    const char *kind_name = luaL_optstring(L, 2, "value");
-    int k;
-    sf_kind kind = SF_KIND_COUNT;
-    for (k = 0; k < SF_KIND_COUNT; k++)
-        if (strcmp(kind_name, sf_kind_names[k]) == 0) kind = (sf_kind)k;
-    if (kind == SF_KIND_COUNT) return sf_arg_error(L, "json_decode: unknown kind '%s'", kind_name);
+    sf_kind kind = sf_kind_from_name(L, luaL_optstring(L, 2, "value"), "json_decode");
     if (!sf_json_decode(L, text, len, kind)) {
         sf_push_error(L, "decode", lua_tostring(L, -1));
         return lua_error(L);

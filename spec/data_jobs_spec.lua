@@ -247,6 +247,24 @@ describe("data_jobs", function()
       assert.is_function(core.kind_mts[1].__index.records)
     end)
 
+    it("give each file with its current record and ingestion job", function()
+      local client2 = sim.client()
+      local id, ids = sim.job_with_files(client2, { { "t.pdf", "%PDF-1.7 SIM:TRANSIENT" }, { "n.md", "# N\n" } })
+      sim.settled(client2, id)
+      client2.data_jobs:add_files(id, { ids[1] }) -- added again: a new record becomes current
+      local detail = sim.settled(client2, id)
+      client2:close()
+      local seen = {}
+      for file, record, ingestion_job in detail:each_file() do
+        seen[file.name] = { record = record, ingestion_job = ingestion_job }
+      end
+      assert.equal("completed", seen["t.pdf"].record.status) -- not the first, failed record
+      assert.equal(2, #detail.ingestion_jobs)
+      assert.equal(detail.ingestion_jobs[2].id, seen["t.pdf"].ingestion_job.id)
+      assert.is_nil(seen["n.md"].record) -- Markdown skips ingestion
+      assert.is_nil(seen["n.md"].ingestion_job)
+    end)
+
     it("skip records of removed files unless asked", function()
       local id, ids = sim.job_with_files(client, { { "ok.pdf", "%PDF-1.7" }, { "bad.pdf", "garbage" } })
       sim.settled(client, id)

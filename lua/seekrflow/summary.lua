@@ -16,6 +16,7 @@ local function as_array(list)
 end
 
 local errors = require "seekrflow.errors"
+local text_util = require "seekrflow.text"
 
 local summary = {}
 
@@ -452,26 +453,7 @@ local RESET = "\27[0m"
 local MIN_WIDTH = 20
 local RENDER_OPTIONS = { color = true, width = true }
 
--- Display width of UTF-8 text: one column per code point (✗, → and … are
--- multibyte but one column wide).
-local function columns(text)
-  local _, n = text:gsub("[^\128-\191]", "")
-  return n
-end
-
--- The first n code points of text.
-local function prefix(text, n)
-  local count, i = 0, 1
-  while i <= #text do
-    local b = text:byte(i)
-    if b < 128 or b >= 192 then
-      count = count + 1
-      if count > n then break end
-    end
-    i = i + 1
-  end
-  return text:sub(1, i - 1)
-end
+local columns, prefix = text_util.width, text_util.prefix
 
 local function paint(text, style, color)
   if color and style and ANSI[style] then return ANSI[style] .. text .. RESET end

@@ -14,17 +14,10 @@ local SYMBOLS = {
   failed = { "✗", "red" }, markdown = { "✓", "green" },
 }
 
---- Rows for every attached file, in attachment order: its latest record wins.
+--- Rows for every attached file, in attachment order, with its current record.
 local function file_rows(detail)
-  local latest = {}
-  for ingestion_job, record in detail:records() do
-    latest[record.record_id] = { record = record, ingestion_job = ingestion_job }
-  end
   local rows = {}
-  for file in detail:each_file() do
-    local entry = file.record_id and latest[file.record_id]
-    rows[#rows + 1] = { file = file, record = entry and entry.record }
-  end
+  for file, record in detail:each_file() do rows[#rows + 1] = { file = file, record = record } end
   return rows
 end
 
@@ -92,7 +85,7 @@ function live.terminal(write, paint, columns)
     end
     for _, line in ipairs(lines) do
       -- a wrapped line would break the count of lines to move back over
-      buffer[#buffer + 1] = render.clip(line, columns - 1 + (#line - render.width(line))) .. "\n"
+      buffer[#buffer + 1] = render.clip(line, columns - 1) .. "\n"
     end
     write(table.concat(buffer))
     self.drawn = #lines

@@ -1,4 +1,6 @@
 --- Text output for the seekrflow command: tables, colours, durations.
+local text_util = require "seekrflow.text"
+
 local render = {}
 
 local ESC = string.char(27)
@@ -13,25 +15,9 @@ function render.painter(enabled)
   end
 end
 
---- Display width of a UTF-8 string (one column per code point is close enough here).
-local function width(s)
-  local _, count = s:gsub("[^\128-\191]", "")
-  return count
-end
-render.width = width
-
---- Cuts a string to n columns, marking the cut with "…".
-function render.clip(s, n)
-  s = tostring(s or "")
-  if n == nil or width(s) <= n then return s end
-  local out, used = {}, 0
-  for char in s:gmatch("[%z\1-\127\194-\244][\128-\191]*") do
-    if used + 1 >= n then break end
-    out[#out + 1] = char
-    used = used + 1
-  end
-  return table.concat(out) .. "…"
-end
+local width = text_util.width
+render.width = text_util.width
+render.clip = text_util.clip
 
 local function pad(s, n)
   return s .. string.rep(" ", n - width(s))

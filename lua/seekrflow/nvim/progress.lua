@@ -27,19 +27,6 @@ local function seconds_now()
   return vim.loop.hrtime() / 1e9
 end
 
-local function each_table(list)
-  local i = 0
-  return function()
-    if type(list) ~= "table" then return nil end
-    while true do
-      i = i + 1
-      local v = list[i]
-      if v == nil then return nil end
-      if type(v) == "table" then return v end
-    end
-  end
-end
-
 local function text_of(err)
   if type(err) == "table" and type(err.message) == "string" then return err.message end
   return tostring(err)
@@ -103,16 +90,9 @@ end
 ---@return { name: string, state: string, queue_position: integer? }[]
 function Progress:files()
   local detail = self.detail
-  if type(detail) ~= "table" then return {} end
-  local records = {}
-  for ij in each_table(detail.ingestion_jobs) do
-    for r in each_table(ij.records) do
-      if r.deleted ~= true and r.record_id ~= nil then records[r.record_id] = r end
-    end
-  end
+  if type(detail) ~= "table" or type(detail.each_file) ~= "function" then return {} end
   local rows = {}
-  for f in each_table(detail.files) do
-    local record = f.record_id ~= nil and records[f.record_id] or nil
+  for f, record in detail:each_file() do
     local state = record and record.status or f.status
     if state == nil then state = f.record_id == nil and "attached" or "unknown" end
     rows[#rows + 1] = {
