@@ -464,6 +464,20 @@ describe("summary", function()
       assert.truthy(text:find("dj-" .. string.rep("7", 40), 1, true)) -- kept whole in the commands
     end)
 
+    it("neutralises escapes, C1 and bidi controls in server text, with and without colour", function()
+      local hostile = "\27]0;PWNED\7\27[2J\27[32mALL GOOD\194\155\226\128\174"
+      local s = summary.of(failing_job({ { hostile .. ".pdf", "bad " .. hostile, "fix " .. hostile } },
+        { name = hostile, status_message = hostile }))
+      for _, color in ipairs { false, true } do
+        local text = summary.render(s, { color = color, width = 200 })
+        local plain = text:gsub("\27%[[%d;]*m", "") -- the renderer's own colours
+        assert.is_nil(plain:find("[%z\1-\9\11-\31\127]"), plain)
+        assert.is_nil(plain:find("\194[\128-\159]"), plain)
+        assert.is_nil(plain:find("\226\128\174", 1, true), plain)
+        assert.truthy(plain:find("\\x1b]0;PWNED\\x07", 1, true), plain)
+      end
+    end)
+
     it("gives a single line when nothing is wrong", function()
       local ready = summary.of(decode { id = "dj-9", name = "Ready", status = "ready_to_start",
         job_type = "principle_files", system_prompt = "p", files = { { file_id = "f", name = "a.md" } } })

@@ -143,9 +143,7 @@ local function belongs(record, ingestion_job, file_id, filename)
   return false
 end
 
-local function plural(n, one, many)
-  return n == 1 and one or many
-end
+local plural = text_util.plural
 
 local function unknown_action_text(suggested_fix)
   if type(suggested_fix) == "string" and suggested_fix:match("%S") then
@@ -446,17 +444,17 @@ end
 -- render
 -- ---------------------------------------------------------------------------
 
-local ANSI = { bold = "\27[1m", red = "\27[31m", yellow = "\27[33m" }
-local RESET = "\27[0m"
 -- Below this, wrapping would leave a word or two per line: unreadable, so a
 -- narrower width is treated as this one.
 local MIN_WIDTH = 20
 local RENDER_OPTIONS = { color = true, width = true }
 
-local columns, prefix = text_util.width, text_util.prefix
+local columns, prefix, terminal_safe = text_util.width, text_util.prefix, text_util.terminal_safe
+
+local painted = text_util.painter(true)
 
 local function paint(text, style, color)
-  if color and style and ANSI[style] then return ANSI[style] .. text .. RESET end
+  if color then return painted(style, text) end
   return text
 end
 
@@ -612,7 +610,12 @@ function summary.render(s, opts)
   local blockers = type(s.blockers) == "table" and s.blockers or {}
   local plan = type(s.plan) == "table" and s.plan or {}
   local lines = {}
-  local function add(line) lines[#lines + 1] = line end
+  -- pieces quote server text (names, ids, errors, status messages): neutralised
+  -- here, once, before any colour is added
+  local function add(line)
+    for _, piece in ipairs(line) do piece[1] = terminal_safe(piece[1]) end
+    lines[#lines + 1] = line
+  end
   local job = s.job_id or "<job>"
 
   if #failed == 0 and #blockers == 0 then

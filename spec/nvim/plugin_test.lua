@@ -195,6 +195,44 @@ return function(test)
     h.eq(0, #notes, "notifications")
   end)
 
+  test("server text with escapes, C1 and bidi controls is neutralised in the float, list, quickfix, notes", function()
+    local HOSTILE = "\27]0;PWNED\7\27[2J\27[32mALL GOOD\194\155\226\128\174"
+    local function clean(text, where)
+      h.ok(not text:find("[%z\1-\9\11-\31\127]"), where .. " has a control character: " .. vim.inspect(text))
+      h.ok(not text:find("\194[\128-\159]"), where .. " has a C1 control: " .. vim.inspect(text))
+      h.ok(not text:find("\226\128\174", 1, true), where .. " has a bidi override: " .. vim.inspect(text))
+    end
+    local client = h.client()
+    local id = sim.job_with_files(client, {
+      { "good.pdf", "%PDF-1.7 fine" }, { HOSTILE .. ".pdf", "not a pdf at all" },
+    }, { name = "job " .. HOSTILE })
+    local notes = h.capture_notify()
+    plugin { float_linger = 5 }
+    vim.cmd("SeekrflowWatch " .. id)
+    h.wait(15000, function() return h.find_note(notes, "needs review") ~= nil end, "the needs-review notification")
+    local float = h.floats()[1]
+    h.ok(float, "no float")
+    local text = h.buffer_text(vim.api.nvim_win_get_buf(float))
+    clean(text, "the float")
+    h.contains(text, "\\x1b]0;PWNED\\x07")
+    local list = qf()
+    h.eq(1, #list.items, "quickfix entries")
+    clean(list.items[1].text, "the quickfix entry")
+    h.contains(list.items[1].text, "\\u{009B}\\u{202E}.pdf")
+    for _, n in ipairs(notes) do clean(n.msg, "a notification") end
+
+    vim.cmd("SeekrflowJobs")
+    local buf
+    h.wait(5000, function()
+      for _, b in ipairs(vim.api.nvim_list_bufs()) do
+        if vim.api.nvim_buf_get_name(b):find("seekrflow://jobs", 1, true) then buf = b end
+      end
+      return buf ~= nil and h.buffer_text(buf):find(id, 1, true) ~= nil
+    end, "the job list")
+    clean(h.buffer_text(buf), "the job list")
+    h.contains(h.buffer_text(buf), "job \\x1b]0;PWNED")
+  end)
+
   test("a 401 is an ERROR notification with the status and without the key", function()
     local notes = h.capture_notify()
     plugin { api_key = BAD_KEY, float_linger = 0 }

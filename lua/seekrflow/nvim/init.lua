@@ -21,6 +21,7 @@
 local M = {}
 
 local quickfix = require "seekrflow.nvim.quickfix"
+local text_util = require "seekrflow.text"
 
 ---@class seekrflow.nvim.Options
 ---@field api_key string? default: $SEEKR_API_KEY (read when the first command runs)
@@ -88,23 +89,14 @@ local function redact(text)
   return table.concat(out)
 end
 
---- The readable message of an error value (structured or not), never a traceback.
----@param err any
----@return string
-local function message_of(err)
-  if type(err) == "table" then
-    if type(err.message) == "string" then return err.message end
-    local ok, text = pcall(tostring, err)
-    if ok then return text end
-  end
-  return tostring(err)
-end
+local message_of = text_util.message_of
 
 -- Main thread only. Errors always show; the rest only with notify = true.
 local function notify(message, level)
   local cfg = state.config
   if level ~= LEVELS.ERROR and cfg and cfg.notify == false then return end
-  vim.notify(redact("seekrflow: " .. message), level, { title = "seekrflow" })
+  -- messages quote server text (names, status messages, errors): neutralised here, once
+  vim.notify(redact("seekrflow: " .. text_util.terminal_safe(message, true)), level, { title = "seekrflow" })
 end
 
 local function notify_error(prefix, err)
@@ -240,7 +232,7 @@ local function request_render(w)
 end
 
 local function plural(n, one, many)
-  return ("%d %s"):format(n, n == 1 and one or many)
+  return ("%d %s"):format(n, text_util.plural(n, one, many))
 end
 
 local END_TEXT = {
@@ -415,9 +407,9 @@ local function jobs_lines(jobs)
   local rows = { { "id", "status", "type", "name" } }
   for _, job in ipairs(jobs) do
     if type(job) == "table" then
+      local safe = text_util.terminal_safe
       rows[#rows + 1] = {
-        tostring(job.id or "?"), tostring(job.status or "?"), tostring(job.job_type or "?"),
-        (tostring(job.name or ""):gsub("%c", " ")),
+        safe(job.id or "?"), safe(job.status or "?"), safe(job.job_type or "?"), safe(job.name),
       }
     end
   end

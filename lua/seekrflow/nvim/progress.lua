@@ -8,6 +8,8 @@
 --- with Neovim's display width and must run on the main thread.
 local progress = {}
 
+local safe = require("seekrflow.text").terminal_safe
+
 local Progress = {}
 Progress.__index = Progress
 
@@ -134,7 +136,8 @@ end
 function Progress:lines()
   local lines, marks = {}, {}
   local function add(text, group)
-    lines[#lines + 1] = text
+    -- every line quotes server text (names, statuses, messages): neutralised here, once
+    lines[#lines + 1] = safe(text)
     if group then marks[#marks + 1] = { group, #lines - 1 } end
   end
   add("seekrflow " .. self.job_id, "Title")
@@ -155,7 +158,7 @@ function Progress:lines()
   local name_width = 0
   for i, row in ipairs(rows) do
     if i > MAX_FILES then break end
-    row.label = clip(row.name, MAX_NAME)
+    row.label = clip(safe(row.name), MAX_NAME)
     name_width = math.max(name_width, width(row.label))
   end
   for i, row in ipairs(rows) do

@@ -5,8 +5,11 @@
 --- module column says where it came from.
 local quickfix = {}
 
+local safe = require("seekrflow.text").terminal_safe
+
+-- Server text, neutralised (no control, C1 or bidi characters reach the list).
 local function or_text(value, fallback)
-  if type(value) == "string" and value ~= "" then return value end
+  if type(value) == "string" and value ~= "" then return safe(value) end
   return fallback
 end
 
@@ -35,7 +38,7 @@ end
 ---@param job_id string
 ---@return string
 function quickfix.title(job_id)
-  return "seekrflow failures " .. job_id
+  return "seekrflow failures " .. safe(job_id)
 end
 
 --- Makes a new quickfix list of the failed entries (main thread only).
