@@ -181,6 +181,10 @@ const char *sf_check_id(lua_State *L, int idx, const char *what, const char *whe
 int sf_check_resource(lua_State *L, const void *mt_key, const char *resource, const char *method);
 int sf_guarded(lua_State *L, lua_CFunction impl);
 
+/* ---- the detail module (sf_detail.c) ---- */
+/* Needs the core table on top: sets core.detail, installs the methods. */
+void sf_open_detail(lua_State *L);
+
 /* ---- data jobs (sf_data_jobs.c) ---- */
 void sf_open_data_jobs(lua_State *L);
 /* Pushes client.data_jobs (created once and cached in the uservalue). */

@@ -1,6 +1,6 @@
 /*
- * sf_data_jobs.c - the seekrflow.data_jobs resource (client.data_jobs) and
- * the helper methods attached to decoded data jobs.
+ * sf_data_jobs.c - the seekrflow.data_jobs resource (client.data_jobs).
+ * The helpers on decoded details live in sf_detail.c.
  *
  * Every argument is checked before any I/O: ids, enum values, ranges, and
  * option names (an unknown name is an error, never silently ignored).
@@ -567,215 +567,6 @@ GUARDED(l_outputs) {
     return run(L, client_idx, "GET", lua_gettop(L), 0, 0, SF_KIND_OUTPUT, 3, "data_jobs:outputs");
 }
 
-/* ---- helpers on decoded objects ---- */
-
-static void check_object(lua_State *L, const char *type, const char *method) {
-    if (lua_type(L, 1) != LUA_TTABLE)
-        sf_arg_error(L, "%s:%s() must be called with a colon (%s:%s())", type, method, type, method);
-}
-
-/* records iterator upvalues: detail, job index, record index, mode */
-enum { RM_ALL = 0, RM_FAILED = 1 };
-
-static int records_next(lua_State *L) {
-    long ji = (long)lua_tonumber(L, lua_upvalueindex(2));
-    long ri = (long)lua_tonumber(L, lua_upvalueindex(3));
-    int mode = (int)lua_tonumber(L, lua_upvalueindex(4));
-    int include_deleted = lua_toboolean(L, lua_upvalueindex(5));
-    lua_settop(L, 0);
-    lua_getfield(L, lua_upvalueindex(1), "ingestion_jobs"); /* 1 */
-    if (lua_type(L, 1) != LUA_TTABLE) return 0;
-    for (;;) {
-        lua_settop(L, 1);
-        lua_rawgeti(L, 1, (int)ji); /* 2: ingestion job */
-        if (lua_isnil(L, 2)) return 0;
-        if (lua_type(L, 2) == LUA_TTABLE) {
-            lua_getfield(L, 2, "records"); /* 3 */
-            if (lua_type(L, 3) == LUA_TTABLE) {
-                lua_rawgeti(L, 3, (int)ri); /* 4: record */
-                if (!lua_isnil(L, 4)) {
-                    int keep = lua_type(L, 4) == LUA_TTABLE;
-                    ri++;
-                    if (keep && !include_deleted) {
-                        lua_getfield(L, 4, "deleted");
-                        keep = !lua_toboolean(L, -1);
-                        lua_pop(L, 1);
-                    }
-                    if (keep && mode == RM_FAILED) {
-                        lua_getfield(L, 4, "status");
-                        keep = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "failed") == 0;
-                        lua_pop(L, 1);
-                    }
-                    if (keep) {
-                        lua_pushinteger(L, ji);
-                        lua_replace(L, lua_upvalueindex(2));
-                        lua_pushinteger(L, ri);
-                        lua_replace(L, lua_upvalueindex(3));
-                        lua_pushvalue(L, 2);
-                        lua_pushvalue(L, 4);
-                        return 2;
-                    }
-                    continue;
-                }
-            }
-        }
-        ji++;
-        ri = 1;
-    }
-}
-
-static const char *const record_opts[] = {"include_deleted", NULL};
-
-static int push_records_iter(lua_State *L, int mode, const char *method) {
-    int include_deleted = 0;
-    check_object(L, "detail", method);
-    if (!lua_isnoneornil(L, 2)) {
-        if (lua_type(L, 2) != LUA_TTABLE) sf_arg_error(L, "detail:%s: options must be a table", method);
-        lua_pushnil(L);
-        while (lua_next(L, 2) != 0) {
-            lua_pop(L, 1);
-            if (lua_type(L, -1) != LUA_TSTRING || !in_enum(lua_tostring(L, -1), record_opts))
-                sf_arg_error(L, "detail:%s: unknown option '%s' (known: include_deleted)", method,
-                             lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
-        }
-        lua_getfield(L, 2, "include_deleted");
-        include_deleted = lua_toboolean(L, -1);
-        lua_pop(L, 1);
-    }
-    lua_pushvalue(L, 1);
-    lua_pushinteger(L, 1);
-    lua_pushinteger(L, 1);
-    lua_pushinteger(L, mode);
-    lua_pushboolean(L, include_deleted);
-    lua_pushcclosure(L, records_next, 5);
-    return 1;
-}
-
-static int l_records(lua_State *L) { return push_records_iter(L, RM_ALL, "records"); }
-static int l_failed_records(lua_State *L) { return push_records_iter(L, RM_FAILED, "failed_records"); }
-
-/* Iterates the array field named by upvalue 2 of the table in upvalue 1. */
-static int array_field_next(lua_State *L) {
-    long i = (long)lua_tonumber(L, lua_upvalueindex(3));
-    lua_getfield(L, lua_upvalueindex(1), lua_tostring(L, lua_upvalueindex(2)));
-    if (lua_type(L, -1) != LUA_TTABLE) return 0;
-    lua_rawgeti(L, -1, (int)i);
-    if (lua_isnil(L, -1)) return 0;
-    lua_pushinteger(L, i + 1);
-    lua_replace(L, lua_upvalueindex(3));
-    return 1;
-}
-
-static int push_array_iter(lua_State *L, const char *type, const char *method, const char *field) {
-    check_object(L, type, method);
-    lua_pushvalue(L, 1);
-    lua_pushstring(L, field);
-    lua_pushinteger(L, 1);
-    lua_pushcclosure(L, array_field_next, 3);
-    return 1;
-}
-
-/* each_file iterator upvalues: detail, next index, record_id -> record, record_id -> ingestion job */
-static int files_next(lua_State *L) {
-    long i = (long)lua_tonumber(L, lua_upvalueindex(2));
-    lua_settop(L, 0);
-    lua_getfield(L, lua_upvalueindex(1), "files"); /* 1 */
-    if (lua_type(L, 1) != LUA_TTABLE) return 0;
-    for (;; i++) {
-        lua_rawgeti(L, 1, (int)i); /* 2 */
-        if (lua_isnil(L, 2)) return 0;
-        if (lua_type(L, 2) == LUA_TTABLE) break;
-        lua_pop(L, 1); /* a null entry */
-    }
-    lua_pushinteger(L, i + 1);
-    lua_replace(L, lua_upvalueindex(2));
-    lua_getfield(L, 2, "record_id"); /* 3 */
-    lua_pushvalue(L, 3);
-    lua_rawget(L, lua_upvalueindex(3)); /* 4: the file's current record, or nil */
-    lua_pushvalue(L, 3);
-    lua_rawget(L, lua_upvalueindex(4)); /* 5: its ingestion job */
-    lua_remove(L, 3);
-    return 3;
-}
-
-/* detail:each_file() yields file, record, ingestion_job: the record files[]
- * points at is the file's current one (nil for Markdown, which skips
- * ingestion); older records of a file added again are history. */
-static int l_each_file(lua_State *L) {
-    check_object(L, "detail", "each_file");
-    lua_settop(L, 1);
-    lua_newtable(L); /* 2: record_id -> record */
-    lua_newtable(L); /* 3: record_id -> ingestion job */
-    lua_getfield(L, 1, "ingestion_jobs"); /* 4 */
-    if (lua_type(L, 4) == LUA_TTABLE) {
-        size_t j, n = sf_rawlen(L, 4);
-        for (j = 1; j <= n; j++) {
-            lua_rawgeti(L, 4, (int)j); /* 5: ingestion job */
-            if (lua_type(L, 5) == LUA_TTABLE) {
-                size_t k, m;
-                lua_getfield(L, 5, "records"); /* 6 */
-                m = lua_type(L, 6) == LUA_TTABLE ? sf_rawlen(L, 6) : 0;
-                for (k = 1; k <= m; k++) {
-                    lua_rawgeti(L, 6, (int)k); /* 7: record */
-                    if (lua_type(L, 7) == LUA_TTABLE) {
-                        int deleted;
-                        lua_getfield(L, 7, "deleted");
-                        deleted = lua_toboolean(L, -1);
-                        lua_getfield(L, 7, "record_id");
-                        if (!deleted && lua_type(L, -1) == LUA_TSTRING) {
-                            lua_pushvalue(L, -1);
-                            lua_pushvalue(L, 7);
-                            lua_rawset(L, 2);
-                            lua_pushvalue(L, 5);
-                            lua_rawset(L, 3);
-                        } else {
-                            lua_pop(L, 1);
-                        }
-                        lua_pop(L, 1); /* deleted */
-                    }
-                    lua_pop(L, 1); /* record */
-                }
-                lua_pop(L, 1); /* records */
-            }
-            lua_pop(L, 1); /* ingestion job */
-        }
-    }
-    lua_settop(L, 3);
-    lua_pushvalue(L, 1);
-    lua_pushinteger(L, 1);
-    lua_pushvalue(L, 2);
-    lua_pushvalue(L, 3);
-    lua_pushcclosure(L, files_next, 4);
-    return 1;
-}
-static int l_each_event(lua_State *L) { return push_array_iter(L, "detail", "each_event", "timeline"); }
-static int l_each_record(lua_State *L) { return push_array_iter(L, "ingestion_job", "each_record", "records"); }
-
-static int status_is(lua_State *L, const char *type, const char *method, const char *const *values) {
-    check_object(L, type, method);
-    lua_getfield(L, 1, "status");
-    lua_pushboolean(L, lua_type(L, -1) == LUA_TSTRING && in_enum(lua_tostring(L, -1), values));
-    return 1;
-}
-
-static int l_record_is_failed(lua_State *L) {
-    static const char *const v[] = {"failed", NULL};
-    return status_is(L, "record", "is_failed", v);
-}
-
-static int l_record_is_finished(lua_State *L) {
-    static const char *const v[] = {"completed", "failed", NULL};
-    return status_is(L, "record", "is_finished", v);
-}
-
-static void set_methods(lua_State *L, sf_kind kind, const luaL_Reg *regs) {
-    sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_kind_mts);
-    lua_rawgeti(L, -1, (int)kind);
-    lua_getfield(L, -1, "__index");
-    sf_setfuncs(L, regs);
-    lua_pop(L, 3);
-}
-
 /* Needs the module table on top; registers package.loaded["seekrflow.data_jobs"]. */
 void sf_open_data_jobs(lua_State *L) {
     static const luaL_Reg resource_methods[] = {
@@ -786,12 +577,6 @@ void sf_open_data_jobs(lua_State *L) {
         {"start", l_start},               {"cancel", l_cancel},
         {"clone", l_clone},               {"generate_system_prompt", l_generate_system_prompt},
         {"outputs", l_outputs},           {NULL, NULL}};
-    static const luaL_Reg job_methods[] = {
-        {"records", l_records}, {"failed_records", l_failed_records},
-        {"each_file", l_each_file}, {"each_event", l_each_event}, {NULL, NULL}};
-    static const luaL_Reg ingestion_methods[] = {{"each_record", l_each_record}, {NULL, NULL}};
-    static const luaL_Reg record_methods[] = {
-        {"is_failed", l_record_is_failed}, {"is_finished", l_record_is_finished}, {NULL, NULL}};
 
     lua_createtable(L, 0, 2); /* resource metatable */
     lua_createtable(L, 0, 16);
@@ -813,8 +598,4 @@ void sf_open_data_jobs(lua_State *L) {
     lua_pushliteral(L, "seekrflow.data_jobs");
     lua_setfield(L, -2, "__name");
     sf_rawsetp(L, LUA_REGISTRYINDEX, &sf_key_data_jobs_mt);
-
-    set_methods(L, SF_KIND_DATA_JOB, job_methods);
-    set_methods(L, SF_KIND_INGESTION_JOB, ingestion_methods);
-    set_methods(L, SF_KIND_FILE_RECORD, record_methods);
 }

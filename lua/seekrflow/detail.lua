@@ -1,0 +1,38 @@
+--- `require "seekrflow.detail"`: plain functions over a data job detail.
+---
+--- The one place that knows how to read a detail: which records count, which
+--- record is a file's current one, which file is Markdown. They are C functions
+--- (csrc/sf_detail.c) reading the data with raw access, so a server field named
+--- like a helper (`"records"`, `"each_file"`) never breaks them, and they take
+--- any table of the right shape, decoded or built by hand. The same functions
+--- are the methods of decoded values (`detail:each_file()`), but code of this
+--- library calls them as functions: `detail.each_file(d)`.
+---
+--- The current record of a file (`current_record`, `each_file`, `file_status`):
+--- - `files[].record_id` given: the record with that id that is not deleted;
+--- - no `record_id`, and the file is Markdown (`is_markdown`): none, Markdown
+---   skips ingestion and is ready at once;
+--- - no `record_id` otherwise (the API makes it optional): the latest record
+---   not deleted whose `alignment_file_id` is the file's id, else the latest
+---   with the file's name in an ingestion job listing the file (or listing none).
+--- Records of a removed file are marked deleted: they are history, never current.
+---
+--- `file_status(d, file)` is the file's status: its record's when files[] names
+--- the record, else `files[].status`, else the matched record's, else
+--- "completed" for Markdown, else nil (unknown); then the record and its job.
+---@alias seekrflow.RecordsIter fun(): (table, table) yields ingestion_job, record
+---@class seekrflow.detail
+---@field records fun(d: table, opts?: {include_deleted?: boolean}): seekrflow.RecordsIter every record
+---@field failed_records fun(d: table, opts?: {include_deleted?: boolean}): seekrflow.RecordsIter status "failed"
+---@field each_file fun(d: table): fun(): (table, table?, table?) yields file, current record, ingestion job
+---@field current_record fun(d: table, file: table): (table?, table?) a files[] entry's record and its job
+---@field file_status fun(d: table, file: table): (string?, table?, table?) status, record, ingestion job
+---@field is_markdown fun(file: table): boolean by `type` ("md", "markdown"), else by name (.md, .markdown)
+---@field each_event fun(d: table): fun(): table yields each timeline[] event
+---@field each_record fun(ingestion_job: table): fun(): table yields each record of one ingestion job
+---@field is_failed fun(record: table): boolean status is "failed"
+---@field is_finished fun(record: table): boolean status is "completed" or "failed"
+
+---@type seekrflow.detail
+local detail = require("seekrflow.loader").core().detail
+return detail
