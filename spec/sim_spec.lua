@@ -192,7 +192,8 @@ describe("seekrflow-sim", function()
 
   before_each(function()
     ok_json(post("/_sim/reset", nil, { auth = false }))
-    ok_json(post("/_sim/config", { time_scale = TIME_SCALE, workers = 2 }, { auth = false }))
+    ok_json(post("/_sim/config", { time_scale = TIME_SCALE, workers = 2, mode = "default" },
+      { auth = false }))
   end)
 
   -- -------------------------------------------------------------------------------------------
@@ -485,10 +486,10 @@ describe("seekrflow-sim", function()
       assert.truthy(res.json.detail:find("file-not-attached", 1, true))
       res = post("/v1/flow/data-jobs/" .. j.id .. "/cancel")
       assert.are.equal(409, res.status)
-      local txt = sim_file("plain.txt", "hello")
-      res = post("/v1/flow/data-jobs/" .. j.id .. "/add-files", { file_ids = { txt } })
+      local parquet = sim_file("train.parquet", "PAR1")
+      res = post("/v1/flow/data-jobs/" .. j.id .. "/add-files", { file_ids = { parquet } })
       assert.are.equal(422, res.status)
-      assert.truthy(res.json.detail[1].msg:find("plain.txt", 1, true))
+      assert.truthy(res.json.detail[1].msg:find("train.parquet", 1, true))
       res = post("/v1/flow/data-jobs/" .. j.id .. "/add-files", { file_ids = json.array() })
       assert.are.equal("too_short", res.json.detail[1].type)
     end)
@@ -626,6 +627,156 @@ describe("seekrflow-sim", function()
   end)
 
   -- -------------------------------------------------------------------------------------------
+  describe("file types", function()
+    it("adds every AlignmentFileType: Markdown at once, the others through ingestion", function()
+      local types = { "html", "md", "rst", "rtf", "txt", "xml", "json", "jsonl", "csv", "doc",
+        "docx", "pdf", "ppt", "pptx" }
+      local j = create_job({ name = "types", job_type = "context_grounded_files" })
+      local ids, by_id = {}, {}
+      for i, t in ipairs(types) do
+        ids[i] = sim_file("f." .. t:upper(), t == "pdf" and "%PDF-1.7 x" or "content " .. t)
+        by_id[ids[i]] = t
+      end
+      local d = ok_json(post("/v1/flow/data-jobs/" .. j.id .. "/add-files", { file_ids = ids }))
+      assert.are.equal(14, #d.files)
+      for _, f in ipairs(d.files) do
+        assert.are.equal(by_id[f.file_id], f.type)
+        if f.type == "md" then
+          assert.are.equal(json.null, f.record_id)
+        else
+          assert.is_string(f.record_id, f.type)
+        end
+      end
+      assert.are.equal(13, #d.ingestion_jobs[1].records)
+      d = wait_status(j.id, "ready_to_start")
+      for _, rec in ipairs(d.ingestion_jobs[1].records) do assert.are.equal("completed", rec.status) end
+    end)
+
+    it("refuses training files and unknown types with a 422 naming the 14 types", function()
+      local j = create_job({ name = "types", job_type = "context_grounded_files" })
+      for _, name in ipairs({ "model.pt", "train.parquet", "setup.exe", "README" }) do
+        local res = post("/v1/flow/data-jobs/" .. j.id .. "/add-files",
+          { file_ids = { sim_file(name, "x") } })
+        assert.are.equal(422, res.status, name)
+        local msg = res.json.detail[1].msg
+        assert.truthy(msg:find(name, 1, true), msg)
+        assert.truthy(msg:find(".rst, .rtf, .txt", 1, true), msg)
+        assert.are.same({ "body", "file_ids", 0 }, res.json.detail[1].loc)
+      end
+    end)
+  end)
+
+  -- -------------------------------------------------------------------------------------------
+  describe("spec-minimal mode", function()
+    local function minimal()
+      local cfg = ok_json(post("/_sim/config", { mode = "spec-minimal" }, { auth = false }))
+      assert.are.equal("spec-minimal", cfg.mode)
+    end
+
+    it("is switched through /_sim/config, survives a reset and refuses unknown modes", function()
+      assert.are.equal("default", ok_json(get("/_sim/config", { auth = false })).mode)
+      minimal()
+      ok_json(post("/_sim/reset", nil, { auth = false }))
+      assert.are.equal("spec-minimal", ok_json(get("/_sim/config", { auth = false })).mode)
+      local res = post("/_sim/config", { mode = "strict" }, { auth = false })
+      assert.are.equal(400, res.status)
+      assert.truthy(res.json.detail:find("spec-minimal", 1, true))
+    end)
+
+    it("sends only required fields and values, with +00:00 offsets", function()
+      minimal()
+      local created = create_job({ name = "min", job_type = "context_grounded_files" })
+      assert.are.same({ "alignment_job_id", "created_at", "id", "job_type", "name", "status",
+        "status_message", "updated_at", "user_id" }, (function()
+          local keys = {}
+          for k in pairs(created) do keys[#keys + 1] = k end
+          table.sort(keys)
+          return keys
+        end)())
+      assert.are.equal(json.null, created.alignment_job_id) -- required, nullable: stays
+      assert.truthy(created.created_at:match("^%d%d%d%d%-%d%d%-%d%dT[%d:.]+%+00:00$"),
+        created.created_at)
+      local res = get("/v1/flow/data-jobs/" .. created.id)
+      -- The only null left is the required alignment_job_id.
+      assert.is_nil((res.body:gsub('"alignment_job_id":null', "")):find(":null", 1, true))
+      assert.is_nil(res.body:find("[]", 1, true))
+      assert.is_nil(res.json.files)
+      assert.is_nil(res.json.ingestion_jobs)
+      assert.are.equal("Created", res.json.timeline[1].event_type)
+      assert.is_nil(res.json.timeline[1].metadata and next(res.json.timeline[1].metadata))
+
+      freeze()
+      local md, pdf = sim_file("a.md", "# A"), sim_file("b.pdf", "%PDF-1.7 b")
+      local d = ok_json(post("/v1/flow/data-jobs/" .. created.id .. "/add-files",
+        { file_ids = { md, pdf } }))
+      local entries = {}
+      for _, f in ipairs(d.files) do entries[f.file_id] = f end
+      assert.is_nil(entries[md].record_id)
+      assert.is_nil(entries[md].status)
+      assert.is_string(entries[pdf].record_id)
+      local rec = d.ingestion_jobs[1].records[1]
+      assert.are.equal("queued", rec.status)
+      assert.are.equal(1, rec.queue_position)
+      assert.is_nil(rec.processing_at)
+      assert.is_nil(rec.deleted)
+      assert.is_nil(rec.error_message)
+      -- An empty list page is `{}`: neither `object` nor `data` is required.
+      local page = ok_json(get("/v1/flow/data-jobs?job_type=principle_files"))
+      assert.are.same({}, page)
+      page = ok_json(get("/v1/flow/files?purpose=fine-tune"))
+      assert.are.same({}, page)
+    end)
+
+    it("answers not found with 422 and refusals with 400, each with a detail string", function()
+      minimal()
+      local j = create_job({ name = "refusals", job_type = "principle_files" })
+      local res = get("/v1/flow/data-jobs/dj-missing")
+      assert.are.same({ 422, "Data job 'dj-missing' not found." }, { res.status, res.json.detail })
+      res = post("/v1/flow/data-jobs/dj-missing/start")
+      assert.are.equal(422, res.status)
+      assert.are.equal(422, get("/v1/flow/files/file-missing").status)
+      assert.are.equal(422, get("/v1/flow/alignment/al-missing/outputs").status)
+      res = post("/v1/flow/data-jobs/" .. j.id .. "/start")
+      assert.are.equal(400, res.status)
+      assert.is_string(res.json.detail)
+      assert.are.equal(400, post("/v1/flow/data-jobs/" .. j.id .. "/cancel").status)
+      res = post("/v1/flow/data-jobs/" .. j.id .. "/remove-files", { file_ids = { "file-x" } })
+      assert.are.equal(400, res.status)
+      -- Validation errors keep their list, and routing keeps its 404/405.
+      res = get("/v1/flow/data-jobs?limit=0")
+      assert.are.same({ 422, "greater_than_equal" }, { res.status, res.json.detail[1].type })
+      assert.are.equal(404, get("/v1/nothing/here").status)
+      assert.are.equal(405, request("PUT", "/v1/flow/data-jobs").status)
+    end)
+
+    it("is chosen at start with SEEKRFLOW_SIM_MODE, and a wrong value is refused", function()
+      local out = os.tmpname()
+      local lua = os.getenv("SEEKRFLOW_SIM_LUA") or "lua5.4"
+      local ok = os.execute(string.format("SEEKRFLOW_SIM_MODE=loose %s %s/bin/seekrflow-sim " ..
+        "--port 0 >/dev/null 2>%s", lua, root, out))
+      assert.is_not_true(ok == true or ok == 0)
+      assert.truthy((read_file(out) or ""):find("SEEKRFLOW_SIM_MODE must be", 1, true))
+      os.remove(out)
+      local sim = require("seekrflow.sim")
+      local saved = os.getenv
+      -- luacheck: ignore 122
+      os.getenv = function(name)
+        if name == "SEEKRFLOW_SIM_MODE" then return "spec-minimal" end
+        return saved(name)
+      end
+      local srv = sim.start({ port = 0, quiet = true })
+      os.getenv = saved
+      assert.are.equal("spec-minimal", srv.app.mode.name)
+      srv:close()
+      assert.are.equal(404, assert(sim.start({ port = 0, quiet = true, mode = "default" }))
+        .app.mode.not_found)
+      local none, err = sim.start({ port = 0, quiet = true, mode = "strict" })
+      assert.is_nil(none)
+      assert.truthy(err:find("spec-minimal", 1, true))
+    end)
+  end)
+
+  -- -------------------------------------------------------------------------------------------
   describe("files", function()
     it("uploads multipart/form-data and serves the content", function()
       local boundary = "----simtest" .. os.time()
@@ -737,6 +888,17 @@ describe("seekrflow-sim", function()
       assert.are.same({ "POST", "/v1/flow/data-jobs", "POST /v1/flow/data-jobs", KEY },
         { e.method, e.path, e.route, e.headers.authorization })
       assert.truthy(e.body:find("logged", 1, true))
+      -- The answer is logged with the request, so tests can check what the simulator sent.
+      assert.are.equal(201, e.status)
+      assert.are.equal("application/json", e.response_type)
+      assert.are.equal("logged", json.decode(e.response).name)
+      add_fault({ route = "GET /v1/flow/data-jobs/{id}", kind = "status", status = 503 })
+      get("/v1/flow/data-jobs/dj-x")
+      request("DELETE", "/v1/flow/data-jobs/" .. json.decode(e.response).id)
+      log = ok_json(get("/_sim/requests", { auth = false }))
+      local faulted, deleted = log[#log - 1], log[#log]
+      assert.are.same({ 503, "status" }, { faulted.status, faulted.fault })
+      assert.are.same({ 204, json.null }, { deleted.status, deleted.response })
     end)
   end)
 

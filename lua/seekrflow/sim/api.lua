@@ -9,6 +9,7 @@ local validate = require("seekrflow.sim.validate")
 local views = require("seekrflow.sim.views")
 local files_mod = require("seekrflow.sim.files")
 local state_mod = require("seekrflow.sim.state")
+local minimal = require("seekrflow.sim.minimal")
 
 local M = {}
 
@@ -47,17 +48,20 @@ local PROMPT_FIELDS = {
   { name = "document_summary", kind = "string", nullable = true },
 }
 
-local function not_found(id)
-  return reply.detail(404, "Data job '" .. id .. "' not found.")
+-- "Not found" and business-rule refusals are not modelled by the published API; the status
+-- each gets is the mode's convention (seekrflow.sim.app MODES): 404/409 by default, 422/400
+-- in spec-minimal mode, always with a `{"detail": "<text>"}` body.
+local function not_found(ctx, id)
+  return reply.detail(ctx.mode.not_found, "Data job '" .. id .. "' not found.")
 end
 
-local function file_not_found(id)
-  return reply.detail(404, "File '" .. id .. "' not found.")
+local function file_not_found(ctx, id)
+  return reply.detail(ctx.mode.not_found, "File '" .. id .. "' not found.")
 end
 
-local function failure(err)
+local function failure(ctx, err)
   if err.items then return reply.unprocessable(err.items) end
-  return reply.detail(err.status, err.detail)
+  return reply.detail(err.refused and ctx.mode.refused or err.status, err.detail)
 end
 
 local function detail(ctx, job, status)
@@ -74,7 +78,7 @@ local function with_job(fields, fn)
       if not body then return reply.unprocessable(items) end
     end
     local job = ctx.st:get_job(ctx.params.id)
-    if not job then return not_found(ctx.params.id) end
+    if not job then return not_found(ctx, ctx.params.id) end
     return fn(ctx, job, body)
   end
 end
@@ -106,7 +110,7 @@ function M.list(ctx)
   if #errs > 0 then return reply.unprocessable(errs) end
   local data = array()
   for i, job in ipairs(ctx.st:list_jobs(opts)) do data[i] = views.job_summary(ctx.st, job) end
-  return reply.json(200, object("object", "list", "data", data))
+  return reply.json(200, minimal.tag(object("object", "list", "data", data), "DataJobListResponse"))
 end
 
 M.get = with_job(nil, function(ctx, job)
@@ -127,25 +131,25 @@ M.add_files = with_job(ADD_FIELDS, function(ctx, job, body)
   local method = body.method
   if method == json.null then method = nil end
   local _, err = ctx.st:add_files(job, list_of_strings(body.file_ids), method)
-  if err then return failure(err) end
+  if err then return failure(ctx, err) end
   return detail(ctx, job)
 end)
 
 M.remove_files = with_job(REMOVE_FIELDS, function(ctx, job, body)
   local _, err = ctx.st:remove_files(job, list_of_strings(body.file_ids))
-  if err then return failure(err) end
+  if err then return failure(ctx, err) end
   return detail(ctx, job)
 end)
 
 M.start = with_job(nil, function(ctx, job)
   local _, err = ctx.st:start(job)
-  if err then return failure(err) end
+  if err then return failure(ctx, err) end
   return detail(ctx, job)
 end)
 
 M.cancel = with_job(nil, function(ctx, job)
   local _, err = ctx.st:cancel(job)
-  if err then return failure(err) end
+  if err then return failure(ctx, err) end
   return detail(ctx, job)
 end)
 
@@ -163,7 +167,7 @@ end)
 function M.alignment_outputs(ctx)
   local al = ctx.st:get_alignment(ctx.params.id)
   if not al then
-    return reply.detail(404, "Alignment job '" .. ctx.params.id .. "' not found.")
+    return reply.detail(ctx.mode.not_found, "Alignment job '" .. ctx.params.id .. "' not found.")
   end
   return reply.json(200, views.outputs(al))
 end
@@ -249,12 +253,12 @@ function M.files_list(ctx)
   if #errs > 0 then return reply.unprocessable(errs) end
   local data = array()
   for i, f in ipairs(ctx.files:list(opts)) do data[i] = files_mod.view(f) end
-  return reply.json(200, object("object", "list", "data", data))
+  return reply.json(200, minimal.tag(object("object", "list", "data", data), "FileList"))
 end
 
 function M.file_get(ctx)
   local f = ctx.files:get(ctx.params.id)
-  if not f then return file_not_found(ctx.params.id) end
+  if not f then return file_not_found(ctx, ctx.params.id) end
   return reply.json(200, files_mod.view(f))
 end
 
@@ -266,7 +270,7 @@ local CONTENT_TYPES = {
 
 function M.file_content(ctx)
   local f = ctx.files:get(ctx.params.id)
-  if not f then return file_not_found(ctx.params.id) end
+  if not f then return file_not_found(ctx, ctx.params.id) end
   local name = f.filename:gsub('["\\]', "_")
   return reply.raw(200, f.content, CONTENT_TYPES[f.type or ""] or "application/octet-stream",
     { { "content-disposition", 'attachment; filename="' .. name .. '"' } })
@@ -274,8 +278,9 @@ end
 
 function M.file_delete(ctx)
   local id = ctx.params.id
-  if not ctx.files:delete(id) then return file_not_found(id) end
-  return reply.json(200, object("id", id, "object", "file", "deleted", true))
+  if not ctx.files:delete(id) then return file_not_found(ctx, id) end
+  return reply.json(200, minimal.tag(object("id", id, "object", "file", "deleted", true),
+    "FileDeleteResponse"))
 end
 
 --- The route table of the public API: {method, pattern, handler}.

@@ -15,6 +15,7 @@ local files_mod = require("seekrflow.sim.files")
 local state_mod = require("seekrflow.sim.state")
 local clock_mod = require("seekrflow.sim.clock")
 local ids_mod = require("seekrflow.sim.ids")
+local minimal = require("seekrflow.sim.minimal")
 
 local M = {}
 M.__index = M
@@ -23,11 +24,35 @@ M.LOG_SIZE = 200
 M.LOG_BODY_MAX = 64 * 1024 -- bodies in the request log are cut here to bound memory
 M.USER_ID = "user-sim"
 
+--- Response conventions. The published API declares only 2xx and 422 for its operations, so
+--- the status of "not found" and of business-rule refusals is a guess: `default` answers them
+--- 404 and 409 and sends every schema field (null when absent); `spec-minimal` answers them
+--- 422 and 400 (a `{"detail": "<text>"}` body either way) and sends only what the published
+--- models require (seekrflow.sim.minimal).
+M.MODES = {
+  default = { name = "default", not_found = 404, refused = 409, minimal = false },
+  ["spec-minimal"] = { name = "spec-minimal", not_found = 422, refused = 400, minimal = true },
+}
+
+--- The mode named `name`, or nil and a message.
+---@param name any
+---@return table|nil mode
+---@return string|nil err
+function M.mode_named(name)
+  local mode = type(name) == "string" and M.MODES[name]
+  if not mode then return nil, "mode must be 'default' or 'spec-minimal'" end
+  return mode
+end
+
 --- Create the application.
----@param opts table {api_keys, time_scale, workers, seed}
----@return table
+---@param opts table {api_keys, time_scale, workers, seed, mode}
+---@return table|nil app
+---@return string|nil err an unknown mode
 function M.new(opts)
   local self = setmetatable({}, M)
+  local mode, merr = M.mode_named(opts.mode or "default")
+  if not mode then return nil, merr end
+  self.mode = mode
   self.seed = opts.seed
   self.clock = clock_mod.new(opts.time_scale or 10)
   self.ids = ids_mod.new(opts.seed)
@@ -83,7 +108,7 @@ local function record(self, req, key, conn)
   local params = {}
   for k, v in pairs(req.params) do params[k] = v end
   local log = self.log
-  log[#log + 1] = json.object(
+  local entry = json.object(
     "method", req.method,
     "path", req.path,
     "query", req.query_string,
@@ -93,7 +118,20 @@ local function record(self, req, key, conn)
     "body", body,
     "request_id", req.id,
     "connection", conn.id)
+  log[#log + 1] = entry
   if #log > M.LOG_SIZE then table.remove(log, 1) end
+  return entry
+end
+
+-- What the API answered, added to the request's log entry (faults are marked as such), so
+-- tests can check every response the simulator produced (spec/contract/).
+local function record_response(entry, r, fault)
+  json.set(entry, "status", r.status or json.null)
+  json.set(entry, "response_type", r.content_type or json.null)
+  local body = r.body or ""
+  if #body > M.LOG_BODY_MAX then body = body:sub(1, M.LOG_BODY_MAX) end
+  json.set(entry, "response", (r.no_body or fault == "reset") and json.null or body)
+  if fault then json.set(entry, "fault", fault) end
 end
 
 local function retry_headers(f)
@@ -156,8 +194,12 @@ function M:dispatch(req, route, params)
   self.st:advance(now)
   local status, detail = self.auth:check(req.method, req.headers)
   if status then return reply.detail(status, detail) end
-  return route.handler({ st = self.st, files = self.files, clock = self.clock, req = req,
-    params = params, now = now })
+  local r = route.handler({ st = self.st, files = self.files, clock = self.clock, req = req,
+    params = params, now = now, mode = self.mode })
+  if self.mode.minimal and r.value ~= nil then
+    r.body = json.encode(minimal.prune(r.value))
+  end
+  return r
 end
 
 --- Handle one fully read request.
@@ -172,10 +214,25 @@ function M:handle(req, conn)
   end
   local route, params, pattern = self.router:match(req.method, path)
   local key = req.method .. " " .. (pattern or "(unmatched)")
-  record(self, req, key, conn)
+  local entry = record(self, req, key, conn)
   local f = self.faults:take(req.method, key)
-  if f then return self:fault_action(f, req, route, params) end
-  return self:dispatch(req, route, params)
+  if f then
+    local action = self:fault_action(f, req, route, params)
+    if action.next then
+      local next_fn = action.next
+      action.next = function()
+        local r = next_fn()
+        record_response(entry, r)
+        return r
+      end
+    else
+      record_response(entry, action, f.kind)
+    end
+    return action
+  end
+  local r = self:dispatch(req, route, params)
+  record_response(entry, r)
+  return r
 end
 
 return M

@@ -23,7 +23,7 @@ end
 
 local function config_view(app)
   return object("time_scale", app.clock.scale, "workers", app.st.workers,
-    "now", clock.iso(app.clock:now()), "seed", app.seed)
+    "now", clock.iso(app.clock:now()), "seed", app.seed, "mode", app.mode.name)
 end
 
 local function reset(app)
@@ -105,6 +105,12 @@ local function set_config(app, req)
   local spec, bad = decode_object(req)
   if not spec then return bad end
   local scale, workers = spec.time_scale, spec.workers
+  local mode
+  if spec.mode ~= nil then
+    local merr
+    mode, merr = app.mode_named(spec.mode)
+    if not mode then return reply.detail(400, merr .. ".") end
+  end
   if scale ~= nil and (type(scale) ~= "number" or scale < 0) then
     return reply.detail(400, "time_scale must be a number >= 0.")
   end
@@ -116,6 +122,7 @@ local function set_config(app, req)
   app.st:advance(app.clock:now())
   if scale then app.clock:set_scale(scale) end
   if workers then app.st:set_workers(workers) end
+  if mode then app.mode = mode end
   return reply.json(200, config_view(app))
 end
 

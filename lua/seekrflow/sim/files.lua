@@ -4,18 +4,23 @@
 -- here, so every file id the API hands out can be fetched again.
 local json = require("seekrflow.sim.json")
 local clock = require("seekrflow.sim.clock")
+local minimal = require("seekrflow.sim.minimal")
 
 local M = {}
 M.__index = M
 
 local lower = string.lower
 
--- AlignmentFileType and TrainingFileType from the contract (section 5.4).
-local KNOWN_TYPES = {
-  html = true, md = true, rst = true, rtf = true, txt = true, xml = true, json = true,
-  jsonl = true, csv = true, doc = true, docx = true, pdf = true, ppt = true, pptx = true,
-  parquet = true, pt = true,
-}
+--- AlignmentFileType (contract section 5.4): what add-files accepts.
+M.ALIGNMENT_TYPES = { "html", "md", "rst", "rtf", "txt", "xml", "json", "jsonl", "csv", "doc",
+  "docx", "pdf", "ppt", "pptx" }
+--- TrainingFileType: files of these types can be stored (alignment outputs) but not added.
+M.TRAINING_TYPES = { "jsonl", "parquet", "pt" }
+
+local KNOWN_TYPES = {}
+for _, list in ipairs({ M.ALIGNMENT_TYPES, M.TRAINING_TYPES }) do
+  for _, t in ipairs(list) do KNOWN_TYPES[t] = true end
+end
 
 M.PURPOSES = { "reinforcement-fine-tune", "fine-tune", "preference-fine-tune", "pre-train",
   "alignment" }
@@ -121,7 +126,7 @@ end
 ---@param f table
 ---@return table
 function M.view(f)
-  return json.object(
+  return minimal.tag(json.object(
     "id", f.id,
     "object", "file",
     "created_at", clock.iso(f.created_at),
@@ -131,7 +136,7 @@ function M.view(f)
     "bytes", f.bytes,
     "created_by", f.created_by,
     "original_file_id", f.original_file_id,
-    "deleted", false)
+    "deleted", false), "FileResponse")
 end
 
 return M

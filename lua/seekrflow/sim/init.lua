@@ -17,7 +17,8 @@ end
 
 --- Bind the simulator without running it. Options are those of the command line
 --- (`host`, `port`, `api_keys`, `time_scale`, `workers`, `seed`, `log`, `quiet`,
---- `allow_remote`).
+--- `allow_remote`) plus `mode` ("default" or "spec-minimal"; when absent, the environment
+--- variable SEEKRFLOW_SIM_MODE, else "default"; see seekrflow.sim.app MODES).
 --- The returned server has `:port()`, `:run()` (blocks until `/_sim/shutdown` or `:stop()`),
 --- `:step(max_wait)` (one scheduler iteration, for driving it from another loop) and
 --- `:close()`; `server.app` is the application state.
@@ -30,10 +31,13 @@ function M.start(opts)
   if not opts.allow_remote and not cli.is_loopback(host) then
     return nil, "refusing to listen on non-loopback address '" .. host .. "'"
   end
-  local app = app_mod.new({
+  local mode = opts.mode or os.getenv("SEEKRFLOW_SIM_MODE")
+  if mode == "" then mode = nil end
+  local app, aerr = app_mod.new({
     api_keys = opts.api_keys, time_scale = opts.time_scale, workers = opts.workers,
-    seed = opts.seed,
+    seed = opts.seed, mode = mode,
   })
+  if not app then return nil, "SEEKRFLOW_SIM_MODE: " .. aerr end
   local srv, err = server_mod.new({
     host = host, port = opts.port or 8787, app = app,
     log = (not opts.quiet) and stderr_line or nil,
@@ -72,6 +76,12 @@ function M.main(argv)
     io.stdout:write(cli.USAGE)
     return 0
   end
+  local env_mode = os.getenv("SEEKRFLOW_SIM_MODE")
+  if env_mode and env_mode ~= "" and not app_mod.mode_named(env_mode) then
+    stderr_line("seekrflow-sim: SEEKRFLOW_SIM_MODE must be 'default' or 'spec-minimal', got '" ..
+      env_mode .. "'")
+    return 2
+  end
   local srv, serr = M.start(opts)
   if not srv then
     stderr_line("seekrflow-sim: cannot listen on " .. opts.host .. ":" .. opts.port .. ": " ..
@@ -87,7 +97,8 @@ function M.main(argv)
     end
   end
   -- The banner is printed even with --quiet: scripts may wait for it to know the server is up.
-  io.stdout:write("seekrflow-sim listening on ", srv.url, " (api key: ", opts.api_keys[1], ")\n")
+  io.stdout:write("seekrflow-sim listening on ", srv.url, " (api key: ", opts.api_keys[1],
+    srv.app.mode.minimal and "; spec-minimal mode" or "", ")\n")
   io.stdout:flush()
   srv:run()
   return 0

@@ -15,7 +15,8 @@ M.JSON = "application/json"
 ---@param headers? table
 ---@return table
 function M.json(status, value, headers)
-  return { status = status, body = json.encode(value), content_type = M.JSON,
+  -- The value is kept so a response mode can reshape it (seekrflow.sim.minimal).
+  return { status = status, body = json.encode(value), value = value, content_type = M.JSON,
     headers = headers or {} }
 end
 

@@ -7,6 +7,7 @@ local json = require("seekrflow.sim.json")
 local clock = require("seekrflow.sim.clock")
 local validate = require("seekrflow.sim.validate")
 local lifecycle = require("seekrflow.sim.lifecycle")
+local files_mod = require("seekrflow.sim.files")
 
 local M = {}
 M.__index = M
@@ -18,8 +19,11 @@ local us = clock.seconds
 M.JOB_TYPES = { "principle_files", "context_grounded_files", "context_grounded_vector_db" }
 M.SORTABLE = { "name", "created_at", "job_type" }
 
--- Types that go through ingestion; Markdown is attached as is.
-M.INGESTIBLE = { pdf = true, docx = true, doc = true, ppt = true, pptx = true }
+-- add-files accepts every AlignmentFileType; all but Markdown go through ingestion (the docs
+-- name only PDF, DOCX, DOC, PPT and PPTX as ingested; the others are assumed to be too).
+M.ADDABLE = {}
+for _, t in ipairs(files_mod.ALIGNMENT_TYPES) do M.ADDABLE[t] = true end
+local SUPPORTED_TEXT = "." .. table.concat(files_mod.ALIGNMENT_TYPES, ", .")
 
 M.TIMING = lifecycle.TIMING
 M.FAILURES = lifecycle.FAILURES
@@ -59,8 +63,9 @@ end
 -- helpers
 -- ---------------------------------------------------------------------------------------------
 
+-- A business-rule refusal; its status is the API mode's convention (see api.lua).
 local function conflict(detail)
-  return { status = 409, detail = detail }
+  return { refused = true, detail = detail }
 end
 
 local function plural(n, one, many)
@@ -313,10 +318,10 @@ function M:add_files(job, file_ids, method)
   local items = {}
   for i, id in ipairs(file_ids) do
     local f = self.files:get(id)
-    if f and f.type ~= "md" and not M.INGESTIBLE[f.type or ""] then
+    if f and not M.ADDABLE[f.type or ""] then
       local ext = f.filename:match("%.([^.]+)$") or "(none)"
       local msg = format("Value error, File '%s' (%s) has unsupported type '%s'. Supported " ..
-        "types: .md, .pdf, .docx, .doc, .ppt, .pptx.", f.filename, id, ext)
+        "types: %s.", f.filename, id, ext, SUPPORTED_TEXT)
       items[#items + 1] = validate.item("value_error", { "body", "file_ids", i - 1 }, msg, id,
         object("error", msg:sub(#"Value error, " + 1)))
     end

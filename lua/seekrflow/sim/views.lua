@@ -1,14 +1,17 @@
 --- JSON shapes of the data-jobs API (contract section 4).
 --
 -- Every schema field is always emitted, in schema order, with null for absent values and
--- `[]` for empty lists, so clients can rely on the full shape.
+-- `[]` for empty lists; each object is tagged with its model so the spec-minimal mode
+-- (seekrflow.sim.minimal) can leave out what the published models do not require.
 local json = require("seekrflow.sim.json")
 local clock = require("seekrflow.sim.clock")
 local lifecycle = require("seekrflow.sim.lifecycle")
+local minimal = require("seekrflow.sim.minimal")
 
 local M = {}
 
 local object, array, iso = json.object, json.array, clock.iso
+local tag = minimal.tag
 
 local function summary_fields(st, job)
   local status, message = st:derive(job)
@@ -37,14 +40,14 @@ end
 ---@param job table
 ---@return table
 function M.job_summary(st, job)
-  return object(summary_fields(st, job))
+  return tag(object(summary_fields(st, job)), "DataJobResponse")
 end
 
 --- IngestionFileRecord.
 ---@param rec table
 ---@return table
 function M.record(rec)
-  return object(
+  return tag(object(
     "record_id", rec.record_id,
     "ingestion_job_id", rec.ingestion_job_id,
     "alignment_file_id", rec.alignment_file_id,
@@ -61,7 +64,7 @@ function M.record(rec)
     "created_at", iso(rec.created_at),
     "processing_at", iso(rec.processing_at),
     "completed_at", iso(rec.completed_at),
-    "failed_at", iso(rec.failed_at))
+    "failed_at", iso(rec.failed_at)), "IngestionFileRecord")
 end
 
 local function ingestion_job(ij)
@@ -69,26 +72,26 @@ local function ingestion_job(ij)
   for i, rec in ipairs(ij.records) do records[i] = M.record(rec) end
   local ids = array()
   for i, id in ipairs(ij.file_ids) do ids[i] = id end
-  return object(
+  return tag(object(
     "id", ij.id,
     "status", ij.status,
     "created_at", iso(ij.created_at),
     "updated_at", iso(ij.updated_at),
     "file_ids", ids,
-    "records", records)
+    "records", records), "IngestionJobDetail")
 end
 
 --- AlignmentOutput.
 ---@param f table stored file
 ---@return table
 function M.output(f)
-  return object(
+  return tag(object(
     "id", f.id,
     "filename", f.filename,
     "bytes", f.bytes,
     "created_at", iso(f.created_at),
     "file_type", f.type,
-    "purpose", f.purpose)
+    "purpose", f.purpose), "AlignmentOutput")
 end
 
 --- AlignmentOutput list of an alignment (empty until it completes).
@@ -108,7 +111,7 @@ end
 ---@return table
 function M.alignment(al, now)
   local p = lifecycle.alignment_progress(al, now)
-  return object(
+  return tag(object(
     "id", al.id,
     "created_at", iso(al.created_at),
     "updated_at", iso(al.updated_at),
@@ -121,12 +124,12 @@ function M.alignment(al, now)
     "estimated_completion_at", iso(p.estimated_completion_at),
     "eta_minutes", p.eta_minutes,
     "status_message", al.status_message,
-    "output_files", M.outputs(al))
+    "output_files", M.outputs(al)), "AlignmentResponse")
 end
 
 local function file_entry(e)
   local rec = e.record
-  return object(
+  return tag(object(
     "file_id", e.file_id,
     "record_id", rec and rec.record_id or nil,
     "name", e.name,
@@ -134,7 +137,7 @@ local function file_entry(e)
     "created_at", iso(e.created_at),
     "status", rec and rec.status or nil,
     "suggested_fix", rec and rec.suggested_fix or nil,
-    "bytes", e.bytes)
+    "bytes", e.bytes), "DataJobFile")
 end
 
 local function timeline(job)
@@ -147,8 +150,8 @@ local function timeline(job)
   end)
   local out = array()
   for i, ev in ipairs(events) do
-    out[i] = object("timestamp", iso(ev.t), "event_type", ev.event_type, "message", ev.message,
-      "metadata", ev.metadata)
+    out[i] = tag(object("timestamp", iso(ev.t), "event_type", ev.event_type,
+      "message", ev.message, "metadata", ev.metadata), "TimelineEvent")
   end
   return out
 end
@@ -159,7 +162,7 @@ end
 ---@param now number simulated microseconds
 ---@return table
 function M.job_detail(st, job, now)
-  local obj = object(summary_fields(st, job))
+  local obj = tag(object(summary_fields(st, job)), "DataJobDetailResponse")
   local ijs = array()
   for i, ij in ipairs(job.ingestion_jobs) do ijs[i] = ingestion_job(ij) end
   local files = array()
