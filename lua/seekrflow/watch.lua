@@ -562,4 +562,7 @@ function watch.wait(client, job_id, opts)
   end
 end
 
+--- Watches many jobs at once on one client: see seekrflow.watch_many.
+watch.many = function(...) return require("seekrflow.watch_many").wait(...) end
+
 return watch

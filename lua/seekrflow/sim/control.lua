@@ -159,6 +159,7 @@ local router = routes.new({
   { "POST", "/_sim/config", set_config },
   { "POST", "/_sim/advance", advance },
   { "POST", "/_sim/shutdown", shutdown },
+  { "POST", "/_sim/scenarios/many_jobs", function(...) return require("seekrflow.sim.many_jobs").handle(...) end },
 })
 
 --- Handle a control request.

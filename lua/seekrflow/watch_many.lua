@@ -1,0 +1,741 @@
+--- seekrflow.watch_many: follow many data jobs at once, in one loop, on one client.
+---
+---     local watch = require "seekrflow.watch"
+---     local result = watch.many(client, { "dj-1", "dj-2" }, { on_event = print_event })
+---     local result = watch.many(client, { all = true, job_type = "principle_files" })
+---     for _, id in ipairs(result.order) do print(id, result.jobs[id].reason) end
+---
+--- Each job has its own seekrflow.watch watcher (its own adaptive interval, Retry-After,
+--- deadline and events); this module only decides which job is polled when. Polls of
+--- different jobs run concurrently as async requests of the one client (a bounded number in
+--- flight, so libcurl reuses that many kept-alive connections). A 429 on any request slows
+--- every job down: nothing is sent before its Retry-After, and every interval is stretched
+--- until polls succeed again.
+---
+--- Three ways to run the same loop:
+--- - `watch.many(client, targets, opts)` blocks until every job is done (or the deadline,
+---   or should_stop);
+--- - `watch_many.new(client, targets, opts)` returns a loop a host drives with `m:step()`,
+---   which never blocks and says how long the host may wait before the next step;
+--- - `watch_many.luv(driver, targets, opts, on_done)` runs it on a seekrflow.luv driver
+---   (Neovim, any libuv loop): requests go through the driver's sockets and timers.
+---
+--- Events are the single-job events of seekrflow.watch with a `job_id` field, plus
+--- `job_added` (`job`: the list entry when found by `all`) and `job_done` (`reason`,
+--- `result`: that job's watch result). Every job gets exactly one of each.
+local watch = require "seekrflow.watch"
+
+local watch_many = {}
+
+local floor, huge = math.floor, math.huge
+
+--- The default number of requests in flight: the client keeps this many connections alive.
+watch_many.DEFAULT_CONCURRENCY = 4
+--- Jobs per list page when discovering jobs (`all = true`): the API's largest page.
+watch_many.LIST_PAGE = 100
+
+-- Longest stretch a run of 429s puts on every interval.
+local MAX_SLOW = 16
+
+local function errors() return require "seekrflow.errors" end
+
+local function raise(message)
+  error(errors().new("invalid_argument", "watch.many: " .. message), 0)
+end
+
+-- ------------------------------------------------------------------------------------------
+-- options
+-- ------------------------------------------------------------------------------------------
+
+---@class seekrflow.WatchManyOptions
+---@field concurrency integer? requests in flight at most; default 4 (the client's connection pool)
+---@field timeout number? seconds before the whole watch gives up (every unfinished job "timed_out")
+---@field job_timeout number? seconds each job is watched at most (that job "timed_out", the others go on)
+---@field on_event fun(event: seekrflow.WatchEvent, detail: table?)? every event, each with `job_id`
+---@field should_stop fun(): boolean? checked at every step; true ends every job with "interrupted"
+---@field sleep fun(seconds: number)? how watch.many waits when nothing is in flight
+---@field clock fun(): number? seconds, for intervals, deadlines and event times
+---@field discover_interval number? `all`: seconds between looks at the job list; default 5
+---@field max_jobs integer? `all`: jobs watched at most (more are counted in result.skipped); default 500
+---@field follow boolean? `all`: keep looking for new jobs after every job is done (until timeout or stop)
+---@field until_statuses string[]? as in seekrflow.watch, for every job
+---@field min_interval number? as in seekrflow.watch, for every job
+---@field max_interval number? as in seekrflow.watch, for every job
+---@field backoff number? as in seekrflow.watch, for every job
+---@field max_poll_errors integer? as in seekrflow.watch, for every job
+---@field retrieve_opts table? per-call options for the polls; default { max_retries = 0 }: a failed
+--- poll is the loop's to schedule, so a request never holds a slot while it waits out a retry
+
+-- Options handed on to each job's watcher, which checks them.
+local PER_JOB = { until_statuses = true, min_interval = true, max_interval = true, backoff = true,
+  max_poll_errors = true, clock = true }
+
+local function positive_number(v) return type(v) == "number" and v == v and v > 0 and v < huge end
+local function is_callable(v)
+  if type(v) == "function" then return true end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and mt.__call ~= nil
+end
+
+local OWN = {
+  concurrency = { "an integer from 1 to 64", function(v)
+    return type(v) == "number" and floor(v) == v and v >= 1 and v <= 64 end },
+  timeout = { "a number > 0", positive_number },
+  job_timeout = { "a number > 0", positive_number },
+  discover_interval = { "a number > 0", positive_number },
+  max_jobs = { "an integer >= 1", function(v) return type(v) == "number" and floor(v) == v and v >= 1 end },
+  follow = { "a boolean", function(v) return type(v) == "boolean" end },
+  on_event = { "a function", is_callable },
+  should_stop = { "a function", is_callable },
+  sleep = { "a function", is_callable },
+  retrieve_opts = { "a table", function(v) return type(v) == "table" end },
+}
+
+local function known_names()
+  local names = {}
+  for name in pairs(OWN) do names[#names + 1] = name end
+  for name in pairs(PER_JOB) do names[#names + 1] = name end
+  table.sort(names)
+  return table.concat(names, ", ")
+end
+
+local function resolve(opts)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then raise("opts must be a table, got " .. type(opts)) end
+  local per_job = {}
+  for name, value in pairs(opts) do
+    local own = OWN[name]
+    if own then
+      if not own[2](value) then raise(name .. " must be " .. own[1] .. ", got " .. tostring(value)) end
+    elseif PER_JOB[name] then
+      per_job[name] = value
+    else
+      raise("unknown option '" .. tostring(name) .. "' (known: " .. known_names() .. ")")
+    end
+  end
+  per_job.timeout = opts.job_timeout
+  local retrieve_opts = { max_retries = 0 }
+  for k, v in pairs(opts.retrieve_opts or {}) do retrieve_opts[k] = v end
+  retrieve_opts.async = true
+  return {
+    per_job = per_job,
+    concurrency = opts.concurrency or watch_many.DEFAULT_CONCURRENCY,
+    timeout = opts.timeout,
+    on_event = opts.on_event or function() end,
+    should_stop = opts.should_stop or function() return false end,
+    sleep = opts.sleep or require("seekrflow").sleep,
+    clock = opts.clock or require("seekrflow").monotonic,
+    discover_interval = opts.discover_interval or 5,
+    max_jobs = opts.max_jobs or 500,
+    follow = opts.follow or false,
+    retrieve_opts = retrieve_opts,
+    min_interval = opts.min_interval or 1,
+    until_statuses = opts.until_statuses or watch.DEFAULT_UNTIL,
+  }
+end
+
+-- Seconds since the epoch of an ISO-8601 timestamp (with Z or an offset), or nil.
+local function epoch_seconds(iso)
+  if type(iso) ~= "string" then return nil end
+  local y, mo, d, h, mi, s, zone = iso:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):([%d%.]+)(.*)$")
+  if not y then return nil end
+  y, mo = tonumber(y), tonumber(mo)
+  if mo <= 2 then y = y - 1 end
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local doy = floor((153 * ((mo + 9) % 12) + 2) / 5) + tonumber(d) - 1
+  local days = era * 146097 + yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy - 719468
+  local t = days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + (tonumber(s) or 0)
+  local sign, oh, om = zone:match("^([+-])(%d%d):?(%d%d)$")
+  if sign then
+    local offset = tonumber(oh) * 3600 + tonumber(om) * 60
+    t = sign == "+" and t - offset or t + offset
+  elseif zone ~= "" and zone ~= "Z" and zone ~= "z" then
+    return nil
+  end
+  return t
+end
+watch_many.epoch_seconds = epoch_seconds
+
+local function check_targets(targets)
+  if type(targets) ~= "table" then
+    raise("targets must be a list of job ids or { all = true, job_type = …, since = … }, got "
+      .. type(targets))
+  end
+  if targets.all ~= nil then
+    if targets.all ~= true then raise("targets.all must be true") end
+    for k in pairs(targets) do
+      if k ~= "all" and k ~= "job_type" and k ~= "since" then
+        raise("unknown target field '" .. tostring(k) .. "' (known: all, job_type, since)")
+      end
+    end
+    if targets.job_type ~= nil and type(targets.job_type) ~= "string" then
+      raise("targets.job_type must be a string")
+    end
+    local since = targets.since
+    if since ~= nil then
+      if type(since) == "string" then
+        since = epoch_seconds(since)
+        if not since then raise("targets.since must be an ISO-8601 time such as 2025-11-14T07:35:21Z") end
+      elseif type(since) ~= "number" or since ~= since then
+        raise("targets.since must be seconds since the epoch or an ISO-8601 time")
+      end
+    end
+    return { all = true, job_type = targets.job_type, since = since }
+  end
+  local ids, seen = {}, {}
+  local n = 0
+  for _ in pairs(targets) do n = n + 1 end
+  if n == 0 or n ~= #targets then raise("targets must be a non-empty list of job ids, or { all = true }") end
+  for i, id in ipairs(targets) do
+    if type(id) ~= "string" or id == "" then
+      raise("targets[" .. i .. "] must be a non-empty job id string, got " .. tostring(id))
+    end
+    -- the same id twice is one job: its events must come once
+    if not seen[id] then
+      seen[id] = true
+      ids[#ids + 1] = id
+    end
+  end
+  return { ids = ids }
+end
+
+local function check_client(client)
+  if client == watch_many or client == watch then
+    raise("call watch.many with a dot, not a colon")
+  end
+  local t = type(client)
+  local ok, data_jobs = false, nil
+  if t == "table" or t == "userdata" then ok, data_jobs = pcall(function() return client.data_jobs end) end
+  if not ok or (type(data_jobs) ~= "table" and type(data_jobs) ~= "userdata") then
+    raise("client must be a seekrflow client (seekrflow.new { … }), got " .. t)
+  end
+end
+
+-- ------------------------------------------------------------------------------------------
+-- the loop
+-- ------------------------------------------------------------------------------------------
+
+---@class seekrflow.WatchManyResult
+---@field reason "done"|"timed_out"|"interrupted"|"error"|nil nil while watching; "done": every job
+--- ended; "error": `all` could not read the job list (see `error`)
+---@field error any? `all`: the last error reading the job list
+---@field jobs table<string, seekrflow.WatchResult> each job's result (with `job_id`), once it ended
+---@field order string[] job ids in the order they were added
+---@field counts table<string, integer> jobs per reason
+---@field skipped integer `all`: moving jobs not watched because of max_jobs
+---@field requests integer requests sent (polls and list pages)
+---@field max_in_flight integer most requests in flight at once
+---@field elapsed number seconds since the loop was created
+
+---@class seekrflow.WatchMany
+local Many = {}
+Many.__index = Many
+
+local function check_self(self, method)
+  if getmetatable(self) ~= Many then
+    raise("call m:" .. method .. "(…) with a colon, on a loop from watch_many.new")
+  end
+end
+
+-- Whether a job with this status is still moving (the same rule that ends a watcher).
+local function moving(self, status)
+  if status == nil then return true end
+  if self.until_set[status] then return false end
+  for _, s in ipairs(watch.TERMINAL_STATUSES) do
+    if s == status then return false end
+  end
+  return true
+end
+
+local function emit(self, event, detail)
+  self.step_events[#self.step_events + 1] = event
+  self.o.on_event(event, detail)
+end
+
+local function add_job(self, id, list_entry, now)
+  local job = {
+    id = id, watcher = watch.new(self.client, id, self.o.per_job), due = now, in_flight = false,
+    name = list_entry and list_entry.name,
+  }
+  self.jobs[id] = job
+  self.order[#self.order + 1] = id
+  self.active = self.active + 1
+  emit(self, { type = "job_added", job_id = id, job = list_entry, time = now })
+end
+
+local function end_job(self, job, result, now)
+  job.done = true
+  self.active = self.active - 1
+  result.job_id = job.id
+  self.results[job.id] = result
+  self.counts[result.reason] = (self.counts[result.reason] or 0) + 1
+  emit(self, { type = "job_done", job_id = job.id, reason = result.reason, result = result, time = now },
+    result.detail)
+  local d = self.discovery
+  if d and self.active == 0 and not self.reason then
+    -- Every job found so far is done. The loop ends after one more look at the list that
+    -- starts from now on (a round already under way may have missed a job just created).
+    self.need_round = d.rounds + ((d.in_flight or d.offset > 0) and 2 or 1)
+    if not d.in_flight and d.offset == 0 then d.due = math.min(d.due, now) end
+  end
+end
+
+local function is_rate_limited(err)
+  return type(err) == "table" and tonumber(err.status) == 429
+end
+
+-- A 429 tells about the whole client, not one job: every poll waits out its Retry-After,
+-- and intervals stay stretched until polls succeed again.
+local function slow_down(self, err, now)
+  self.slow = math.min(self.slow * 2, MAX_SLOW)
+  local wait = tonumber(err.retry_after) or 0
+  wait = math.max(wait, self.o.min_interval * self.slow)
+  if now + wait > self.throttle_until then self.throttle_until = now + wait end
+end
+
+local function on_poll(self, job, detail, err)
+  job.in_flight = false
+  if job.done then return end
+  local now = self.o.clock()
+  if detail ~= nil then
+    self.slow = math.max(1, self.slow * 0.9)
+  elseif is_rate_limited(err) then
+    slow_down(self, err, now)
+  end
+  local events, done = job.watcher:feed(detail, err)
+  local latest = job.watcher:result().detail
+  if latest and type(latest.name) == "string" then job.name = latest.name end
+  for _, event in ipairs(events) do
+    event.job_id = job.id
+    emit(self, event, latest)
+  end
+  if done then
+    end_job(self, job, job.watcher:result(), now)
+  elseif detail ~= nil then
+    job.due = now + job.watcher:next_delay() * self.slow
+  else
+    -- the watcher's delay already holds the server's Retry-After
+    job.due = now + job.watcher:next_delay()
+  end
+end
+
+-- One page of the job list (targets.all): adds the moving jobs not seen yet.
+local function on_page(self, page, err)
+  local d = self.discovery
+  d.in_flight = false
+  if self.reason then return end
+  local now = self.o.clock()
+  if page == nil then
+    if is_rate_limited(err) then slow_down(self, err, now) end
+    d.errors = d.errors + 1
+    d.last_error = err
+    -- the list is how `all` finds its jobs: keep trying, ever more slowly
+    d.due = now + math.min(self.o.discover_interval * 2 ^ math.min(d.errors, 6), 300)
+    d.offset = 0
+    if d.first_round and d.errors > (self.o.per_job.max_poll_errors or 5) then d.failed = true end
+    return
+  end
+  d.errors = 0
+  local data = type(page) == "table" and page.data or nil
+  if type(data) ~= "table" then data = {} end
+  local fresh, older = false, false
+  for _, entry in ipairs(data) do
+    if type(entry) == "table" and type(entry.id) == "string" and entry.id ~= "" then
+      local created = epoch_seconds(entry.created_at)
+      if self.since and created and created < self.since then
+        older = true
+      elseif not self.known[entry.id] then
+        self.known[entry.id] = true
+        fresh = true
+        if moving(self, entry.status) then
+          if #self.order < self.o.max_jobs then add_job(self, entry.id, entry, now)
+          else self.skipped = self.skipped + 1 end
+        end
+      end
+    end
+  end
+  d.pages = d.pages + 1
+  -- Pages are newest first. The first round reads until the list (or `since`) ends; later
+  -- rounds only until a page brings nothing new: new jobs come in at the top.
+  local more = #data >= watch_many.LIST_PAGE and not older and (d.first_round or fresh)
+    and d.pages < d.max_pages
+  if more then
+    d.offset = d.offset + #data
+    d.due = now
+  else
+    d.first_round = false
+    d.offset, d.pages = 0, 0
+    d.due = now + self.o.discover_interval * self.slow
+    d.rounds = d.rounds + 1
+  end
+end
+
+local function finish(self, reason, now)
+  self.reason = reason
+  self.finished_at = now
+  self.io:cancel_all()
+  for _, id in ipairs(self.order) do
+    local job = self.jobs[id]
+    if not job.done then
+      local result = job.watcher:result()
+      result.reason = reason
+      end_job(self, job, result, now)
+    end
+  end
+end
+
+local function launch(self, request, deliver)
+  self.requests = self.requests + 1
+  self.in_flight = self.in_flight + 1
+  if self.in_flight > self.max_in_flight then self.max_in_flight = self.in_flight end
+  self.io:launch(request, function(value, err)
+    self.in_flight = self.in_flight - 1
+    deliver(value, err)
+  end)
+end
+
+-- Makes an async request; a method that refuses its arguments gives its error instead.
+local function make_request(fn, ...)
+  local ok, request, err = pcall(fn, ...)
+  if not ok then
+    if not errors().is_error(request) then error(request, 0) end
+    return nil, request
+  end
+  if request == nil then return nil, err end
+  return request
+end
+
+local function start_poll(self, job)
+  job.in_flight = true
+  local data_jobs = self.client.data_jobs
+  local request, err = make_request(data_jobs.retrieve, data_jobs, job.id, self.o.retrieve_opts)
+  if not request then return on_poll(self, job, nil, err) end
+  launch(self, request, function(detail, e) on_poll(self, job, detail, e) end)
+end
+
+local function start_page(self)
+  local d = self.discovery
+  d.in_flight = true
+  local data_jobs = self.client.data_jobs
+  local request, err = make_request(data_jobs.list, data_jobs, {
+    job_type = self.job_type, sort_by = "created_at", sort_order = "desc",
+    limit = watch_many.LIST_PAGE, offset = d.offset,
+  }, self.o.retrieve_opts)
+  if not request then return on_page(self, nil, err) end
+  launch(self, request, function(page, e) on_page(self, page, e) end)
+end
+
+-- The job due soonest that is not in flight (ties: the one added first).
+local function next_due_job(self)
+  local best
+  for _, id in ipairs(self.order) do
+    local job = self.jobs[id]
+    if not job.done and not job.in_flight and (best == nil or job.due < best.due) then best = job end
+  end
+  return best
+end
+
+-- Starts what is due, within the concurrency bound; returns the seconds until the next
+-- thing falls due (huge when nothing will without an answer first).
+local function schedule(self, now)
+  local d = self.discovery
+  local gate = self.throttle_until
+  while self.in_flight < self.o.concurrency and not self.reason do
+    local job = next_due_job(self)
+    local job_at = job and math.max(job.due, gate) or huge
+    local page_at = (d and not d.in_flight and not d.failed) and math.max(d.due, gate) or huge
+    if page_at <= now and page_at <= job_at then
+      start_page(self)
+    elseif job_at <= now then
+      start_poll(self, job)
+    else
+      return math.min(job_at, page_at) - now
+    end
+  end
+  return huge
+end
+
+local function check_end(self, now)
+  if self.reason then return true end
+  if self.stopping or self.o.should_stop() then
+    finish(self, "interrupted", now)
+  elseif self.deadline and now >= self.deadline then
+    finish(self, "timed_out", now)
+  elseif self.discovery and self.discovery.failed then
+    finish(self, "error", now)
+  elseif self.active == 0 and self.discovery == nil then
+    finish(self, "done", now)
+  elseif self.active == 0 and not self.o.follow and self.discovery.rounds >= self.need_round then
+    finish(self, "done", now)
+  end
+  return self.reason ~= nil
+end
+
+local function new_loop(client, targets, opts, io)
+  check_client(client)
+  local t = check_targets(targets)
+  local o = resolve(opts)
+  local self = setmetatable({
+    client = client, o = o, io = io, jobs = {}, order = {}, results = {}, counts = {},
+    known = {}, active = 0, in_flight = 0, max_in_flight = 0, requests = 0, skipped = 0,
+    slow = 1, throttle_until = -huge, step_events = {}, stopping = false,
+    since = t.since, job_type = t.job_type, until_set = {}, need_round = 1,
+  }, Many)
+  for _, s in ipairs(o.until_statuses) do self.until_set[s] = true end
+  self.started = o.clock()
+  if o.timeout then self.deadline = self.started + o.timeout end
+  if t.all then
+    self.discovery = { due = self.started, offset = 0, pages = 0, rounds = 0, errors = 0,
+      first_round = true, in_flight = false, max_pages = math.ceil(o.max_jobs / watch_many.LIST_PAGE) + 10 }
+  else
+    for _, id in ipairs(t.ids) do add_job(self, id, nil, self.started) end
+  end
+  return self
+end
+
+-- One pass: what the I/O brought in, then the end checks, then new requests.
+-- Returns the events of this pass, whether the loop is done, and the seconds until
+-- something is due (nil when only an answer in flight can move things on).
+local function take_events(self)
+  local events = self.step_events
+  self.step_events = {}
+  return events
+end
+
+local function run_once(self)
+  self.io:pump()
+  local now = self.o.clock()
+  if check_end(self, now) then return take_events(self), true, 0 end
+  local wait = schedule(self, now)
+  if self.deadline then wait = math.min(wait, math.max(0, self.deadline - now)) end
+  -- starting a request may have found its arguments refused: that may end jobs (or all)
+  if check_end(self, self.o.clock()) then return take_events(self), true, 0 end
+  return take_events(self), false, wait ~= huge and wait or nil
+end
+
+--- One non-blocking pass of the loop: collects finished requests, ends jobs, starts what
+--- is due. Call again within the returned number of seconds (sooner is fine).
+---@return seekrflow.WatchEvent[] events of this pass (each with job_id)
+---@return boolean done
+---@return number wait seconds the host may wait before the next step
+function Many:step()
+  check_self(self, "step")
+  if self.reason then return {}, true, 0 end
+  local events, done, wait = run_once(self)
+  local io_wait = self.io:wait_hint()
+  if io_wait and (wait == nil or io_wait < wait) then wait = io_wait end
+  return events, done, wait or 0.05
+end
+
+--- The result so far; final once step() returned done.
+---@return seekrflow.WatchManyResult
+function Many:result()
+  check_self(self, "result")
+  local jobs = {}
+  for id, result in pairs(self.results) do jobs[id] = result end
+  for _, id in ipairs(self.order) do
+    if not jobs[id] then
+      local r = self.jobs[id].watcher:result()
+      r.job_id = id
+      jobs[id] = r
+    end
+  end
+  local order = {}
+  for i, id in ipairs(self.order) do order[i] = id end
+  local counts = {}
+  for k, v in pairs(self.counts) do counts[k] = v end
+  return {
+    reason = self.reason, jobs = jobs, order = order, counts = counts, skipped = self.skipped,
+    requests = self.requests, max_in_flight = self.max_in_flight,
+    elapsed = (self.finished_at or self.o.clock()) - self.started,
+    error = self.discovery and self.discovery.last_error or nil,
+  }
+end
+
+--- The name and last detail of a job watched by this loop (nil for an unknown id).
+---@param job_id string
+---@return table? detail
+---@return string? name
+function Many:job(job_id)
+  check_self(self, "job")
+  local job = self.jobs[job_id]
+  if not job then return nil end
+  return job.watcher:result().detail, job.name
+end
+
+--- Asks the loop to stop: the next step ends every job with "interrupted".
+function Many:stop()
+  check_self(self, "stop")
+  if not self.reason then self.stopping = true end
+end
+
+-- ------------------------------------------------------------------------------------------
+-- I/O: async requests advanced by req:step() (blocking and host-stepped loops)
+-- ------------------------------------------------------------------------------------------
+
+local function step_io()
+  local io = { pending = {}, wait_ms = nil }
+  function io:launch(request, deliver)
+    self.pending[#self.pending + 1] = { request = request, deliver = deliver }
+    local done, ms = request:step()
+    if not done and (self.wait_ms == nil or ms < self.wait_ms) then self.wait_ms = ms end
+  end
+  function io:pump()
+    local finished, still = {}, {}
+    self.wait_ms = nil
+    for _, entry in ipairs(self.pending) do
+      local done, ms = entry.request:step()
+      if done then
+        finished[#finished + 1] = entry
+      else
+        still[#still + 1] = entry
+        if self.wait_ms == nil or ms < self.wait_ms then self.wait_ms = ms end
+      end
+    end
+    self.pending = still
+    for _, entry in ipairs(finished) do
+      -- a raising client throws the error; an errors = "return" client gives nil, err
+      local ok, value, err = pcall(entry.request.result, entry.request)
+      if not ok then value, err = nil, value end
+      entry.request:close()
+      entry.deliver(value, err)
+    end
+  end
+  function io:cancel_all()
+    for _, entry in ipairs(self.pending) do
+      entry.request:cancel()
+      entry.request:close()
+    end
+    self.pending = {}
+  end
+  function io:wait_hint()
+    if #self.pending == 0 then return nil end
+    return (self.wait_ms or 0) / 1000
+  end
+  function io:busy() return #self.pending > 0 end
+  return io
+end
+
+--- Creates a loop the host drives with m:step(). It does nothing until stepped.
+--- The client must not be in socket mode (use watch_many.luv for that).
+---@param client seekrflow.Client
+---@param targets string[]|{ all: true, job_type: string?, since: (string|number)? }
+---@param opts seekrflow.WatchManyOptions?
+---@return seekrflow.WatchMany
+function watch_many.new(client, targets, opts)
+  return new_loop(client, targets, opts, step_io())
+end
+
+--- Watches every target until each job is done, the deadline passes or should_stop says so.
+--- Raises only for invalid arguments; every outcome is in the result.
+---@param client seekrflow.Client
+---@param targets string[]|{ all: true, job_type: string?, since: (string|number)? }
+---@param opts seekrflow.WatchManyOptions?
+---@return seekrflow.WatchManyResult
+function watch_many.wait(client, targets, opts)
+  local m = watch_many.new(client, targets, opts)
+  while true do
+    local _, done, wait = m:step()
+    if done then return m:result() end
+    if m.io:busy() then
+      -- answers in flight: wait on their sockets, but not past the next due poll
+      client:wait(math.max(1, math.min(wait, 1) * 1000))
+    elseif wait > 0 then
+      m.o.sleep(wait)
+    end
+  end
+end
+
+-- ------------------------------------------------------------------------------------------
+-- I/O on a seekrflow.luv driver
+-- ------------------------------------------------------------------------------------------
+
+--- Runs the loop on a seekrflow.luv driver without blocking: on_done(result) when it ends.
+--- Options are watch.many's (no `sleep`: the loop waits on luv timers).
+---@param driver seekrflow.LuvDriver
+---@param targets string[]|{ all: true, job_type: string?, since: (string|number)? }
+---@param opts seekrflow.WatchManyOptions?
+---@param on_done fun(result: seekrflow.WatchManyResult)?
+---@return { loop: seekrflow.WatchMany, cancel: fun() } handle: cancel() ends every job "interrupted"
+function watch_many.luv(driver, targets, opts, on_done)
+  if type(driver) ~= "table" or type(driver.send) ~= "function" or driver.uv == nil then
+    raise("watch_many.luv needs a seekrflow.luv driver (require('seekrflow.luv').new(client))")
+  end
+  if opts ~= nil and type(opts) == "table" and opts.sleep ~= nil then
+    raise("watch_many.luv waits on the loop; it takes no sleep option")
+  end
+  local uv = driver.uv
+  local timer = uv.new_timer()
+  local handles, kick = {}, nil
+  local io = {}
+  function io.launch(_, request, deliver)
+    local entry = {}
+    handles[entry] = true
+    entry.handle = driver:send(request, function(value, err)
+      handles[entry] = nil
+      deliver(value, err)
+      kick()
+    end)
+  end
+  function io.pump() end
+  function io.cancel_all()
+    for entry in pairs(handles) do
+      if entry.handle then entry.handle.cancel() end
+    end
+    handles = {}
+  end
+  function io.wait_hint() return nil end
+  local m = new_loop(driver.client, targets, opts, io)
+  local running, again, finished = false, false, false
+  local function close_timer()
+    if not timer:is_closing() then
+      timer:stop()
+      timer:close()
+    end
+  end
+  kick = function()
+    if finished then return end
+    if running then
+      again = true
+      return
+    end
+    running = true
+    repeat
+      again = false
+      local _, done, wait = run_once(m)
+      if done then
+        finished = true
+        close_timer()
+        running = false
+        if on_done then
+          local ok, err = pcall(on_done, m:result())
+          if not ok then driver:_report(err) end
+        end
+        return
+      end
+      timer:stop()
+      if wait then timer:start(math.max(0, floor(wait * 1000 + 0.5)), 0, kick) end
+    until not again
+    running = false
+  end
+  -- a callback's error must not leave the loop half-stepped: report it, go on
+  local guarded = kick
+  kick = function()
+    local ok, err = pcall(guarded)
+    if not ok then
+      running = false
+      driver:_report(err)
+    end
+  end
+  kick()
+  return {
+    loop = m,
+    cancel = function()
+      m:stop()
+      kick()
+    end,
+  }
+end
+
+return watch_many

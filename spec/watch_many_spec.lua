@@ -1,0 +1,322 @@
+-- seekrflow.watch_many: many jobs in one loop, over real loopback HTTP to the simulator
+-- through the C core (its many-jobs scenario), blocking, step-driven and on luv.
+--
+-- Most tests freeze the simulator and give the loop a clock and a sleep in simulated
+-- seconds: each sleep moves the simulator forward by what was asked, so every job is seen
+-- in order whatever the machine's speed, and no assertion depends on real time.
+local sim = require "helpers.sim"
+local util = require "helpers.util"
+local watch = require "seekrflow.watch"
+local watch_many = require "seekrflow.watch_many"
+local many_jobs = require "seekrflow.sim.many_jobs"
+
+local DETAIL = "GET /v1/flow/data-jobs/{id}"
+
+local function advance(seconds)
+  local _, status = sim.control("POST", "/_sim/advance", { seconds = seconds })
+  assert.equal(200, status)
+end
+
+local function scenario(opts)
+  local body, status = sim.control("POST", "/_sim/scenarios/many_jobs", opts)
+  assert.equal(200, status)
+  return body.jobs
+end
+
+-- A clock and sleep in simulated seconds that move the frozen simulator along.
+local function simulated(opts)
+  local t = 0
+  opts.clock = function() return t end
+  opts.sleep = function(s)
+    assert.is_true(s > 0, "asked to sleep " .. tostring(s)) -- never a busy loop
+    t = t + s
+    advance(s)
+  end
+  if opts.timeout == nil then opts.timeout = 3600 end -- a broken loop fails instead of hanging
+  return opts
+end
+
+local function ids_of(jobs)
+  local ids = {}
+  for i, j in ipairs(jobs) do ids[i] = j.id end
+  return ids
+end
+
+-- Every event of one job must tell something new: no record, file or timeline event twice,
+-- and job statuses that chain (each `from` is the previous `to`).
+local function assert_exactly_once(events_of)
+  for id, events in pairs(events_of) do
+    local seen, status = {}, nil
+    local added, done = 0, 0
+    for _, e in ipairs(events) do
+      assert.equal(id, e.job_id)
+      local key
+      if e.type == "job_added" then added = added + 1
+      elseif e.type == "job_done" then done = done + 1
+      elseif e.type == "record_added" then key = "r " .. e.record.record_id
+      elseif e.type == "record_status" then key = "s " .. e.record.record_id .. " " .. e.to
+      elseif e.type == "file_added" then key = "f " .. e.file.file_id
+      elseif e.type == "timeline" then
+        key = "t " .. e.event.timestamp .. e.event.event_type .. tostring(e.event.message)
+      elseif e.type == "job_status" then
+        assert.equal(status, e.from)
+        status = e.to
+      end
+      if key then
+        assert.is_nil(seen[key], "event twice for " .. id .. ": " .. key)
+        seen[key] = true
+      end
+    end
+    assert.equal(1, added, "job_added for " .. id)
+    assert.equal(1, done, "job_done for " .. id)
+    assert.equal("job_added", events[1].type)
+    assert.equal("job_done", events[#events].type)
+  end
+end
+
+describe("watch.many", function()
+  local client, saved
+
+  before_each(function()
+    sim.reset()
+    saved = sim.config {}
+    sim.config { time_scale = 0 }
+    client = sim.client()
+  end)
+
+  after_each(function()
+    client:close()
+    sim.config { time_scale = saved.time_scale, workers = saved.workers }
+  end)
+
+  it("brings every job of the many-jobs scenario to its final state, every event once", function()
+    local jobs = scenario { jobs = 64 }
+    local events_of, order = {}, {}
+    local result = watch.many(client, ids_of(jobs), simulated {
+      concurrency = 6,
+      on_event = function(e)
+        if not events_of[e.job_id] then
+          events_of[e.job_id] = {}
+          order[#order + 1] = e.job_id
+        end
+        table.insert(events_of[e.job_id], e)
+      end,
+    })
+    assert.equal("done", result.reason)
+    assert.equal(64, #result.order)
+    for _, j in ipairs(jobs) do
+      local r = result.jobs[j.id]
+      assert.equal(many_jobs.EXPECTED[j.kind], r.detail.status, j.name)
+      assert.equal(j.name, r.detail.name)
+    end
+    assert.equal(48, result.counts.reached)
+    assert.equal(16, result.counts.needs_review)
+    assert_exactly_once(events_of)
+    -- every failing job tells which file failed
+    for _, j in ipairs(jobs) do
+      if j.kind == "failing" then
+        local failed = 0
+        for _, e in ipairs(events_of[j.id]) do
+          if e.type == "record_status" and e.to == "failed" then failed = failed + 1 end
+        end
+        assert.equal(1, failed, j.name)
+      end
+    end
+    assert.is_true(result.max_in_flight <= 6)
+    assert.is_true(result.max_in_flight >= 2, "requests for different jobs ran concurrently")
+  end)
+
+  it("opens no more connections than requests in flight, and reuses them", function()
+    local jobs = scenario { jobs = 24 }
+    sim.config { time_scale = 200 }
+    local before = sim.stats().connections
+    local result = watch.many(client, ids_of(jobs), { concurrency = 4, min_interval = 0.05, max_interval = 0.2,
+      timeout = 30 })
+    assert.equal("done", result.reason)
+    local stats = sim.stats()
+    assert.is_true(stats.connections - before <= 4, "connections: " .. (stats.connections - before))
+    assert.is_true(stats.routes[DETAIL] >= 24)
+  end)
+
+  it("lets a job's deadline or error end that job only", function()
+    local jobs = scenario { jobs = 2 } -- one healthy, one failing
+    local result = watch.many(client, { "dj-missing", jobs[1].id, jobs[2].id }, simulated {
+      until_statuses = { "needs_review" }, -- a healthy job never gets there: its own deadline ends it
+      job_timeout = 120,
+    })
+    assert.equal("done", result.reason)
+    assert.equal("error", result.jobs["dj-missing"].reason)
+    assert.equal(404, result.jobs["dj-missing"].error.status)
+    assert.equal("timed_out", result.jobs[jobs[1].id].reason)
+    assert.equal("ready_to_start", result.jobs[jobs[1].id].detail.status)
+    assert.equal("needs_review", result.jobs[jobs[2].id].reason)
+    assert.same({ error = 1, timed_out = 1, needs_review = 1 }, result.counts)
+  end)
+
+  it("ends every unfinished job at the overall deadline, and on should_stop", function()
+    local jobs = scenario { jobs = 3 }
+    local result = watch.many(client, ids_of(jobs), simulated { timeout = 10 })
+    assert.equal("timed_out", result.reason)
+    for _, j in ipairs(jobs) do
+      local reason = result.jobs[j.id].reason
+      -- the Markdown-only job is ready at once; the others still ingest at 10 s
+      assert.is_true(reason == "timed_out" or (j.kind == "markdown" and reason == "reached"), j.kind .. " " .. reason)
+    end
+    local polls = 0
+    local stopped = watch.many(client, ids_of(jobs), simulated {
+      should_stop = function() return polls >= 3 end,
+      on_event = function(e) if e.type == "job_status" then polls = polls + 1 end end,
+    })
+    assert.equal("interrupted", stopped.reason)
+    assert.equal(3, #stopped.order)
+  end)
+
+  it("slows every job down after a 429, and waits out its Retry-After", function()
+    local jobs = scenario { jobs = 4, throttle = 1, retry_after = 7 }
+    local throttled_at
+    local first_seen = {}
+    local result = watch.many(client, ids_of(jobs), simulated {
+      concurrency = 1,
+      on_event = function(e)
+        if e.type == "poll_error" then
+          assert.equal(429, e.error.status)
+          throttled_at = throttled_at or e.time
+        elseif e.type == "job_status" and not first_seen[e.job_id] then
+          first_seen[e.job_id] = e.time
+        end
+      end,
+    })
+    assert.equal("done", result.reason)
+    assert.is_not_nil(throttled_at)
+    local n = 0
+    for _, t in pairs(first_seen) do
+      n = n + 1
+      assert.is_true(t >= throttled_at + 7, "a job was polled before the Retry-After ended")
+    end
+    assert.equal(4, n)
+  end)
+
+  it("with all = true, watches every moving job and finds jobs created meanwhile", function()
+    sim.config { time_scale = 200 }
+    local big = { { "big.pdf", "%PDF-1.4 " .. string.rep("x", 2 * 1024 * 1024) } }
+    local first = sim.job_with_files(client, big, { name = "first" })
+    sim.job_with_files(client, {}, { name = "idle" }) -- needs_review from the start: not moving
+    local m = watch_many.new(client, { all = true }, { min_interval = 0.02, max_interval = 0.1,
+      discover_interval = 0.05, timeout = 30 })
+    local added, done, created = {}, {}, nil
+    local finished = false
+    while not finished do
+      local events, is_done, wait = m:step()
+      for _, e in ipairs(events) do
+        if e.type == "job_added" then
+          added[#added + 1] = e.job_id
+          assert.equal("table", type(e.job)) -- the list entry it was found by
+          if not created then created = sim.job_with_files(client, big, { name = "second" }) end
+        elseif e.type == "job_done" then
+          done[e.job_id] = e.reason
+        end
+      end
+      finished = is_done
+      if not finished then client:wait(math.max(1, math.min(wait, 0.05) * 1000)) end
+    end
+    local result = m:result()
+    assert.equal("done", result.reason)
+    assert.same({ first, created }, added)
+    assert.equal("reached", done[first])
+    assert.equal("reached", done[created])
+  end)
+
+  it("with all = true, skips jobs created before `since` and ends when nothing moves", function()
+    sim.config { time_scale = 200 }
+    sim.job_with_files(client, { { "a.pdf", "%PDF-1.4 fine" } })
+    local result = watch.many(client, { all = true, since = "2999-01-01T00:00:00Z" },
+      { discover_interval = 0.05, timeout = 30 })
+    assert.equal("done", result.reason)
+    assert.same({}, result.order)
+  end)
+
+  it("refuses bad targets and options with a clear error", function()
+    local err = util.arg_error(function() watch.many(client, "dj-1") end)
+    assert.matches("list of job ids", tostring(err))
+    util.arg_error(function() watch.many(client, {}) end)
+    util.arg_error(function() watch.many(client, { "dj-1", 3 }) end)
+    util.arg_error(function() watch.many(client, { all = true, team = "x" }) end)
+    util.arg_error(function() watch.many(client, { all = true, since = "yesterday" }) end)
+    err = util.arg_error(function() watch.many(client, { "dj-1" }, { concurency = 4 }) end)
+    assert.matches("concurrency", tostring(err))
+    util.arg_error(function() watch.many(client, { "dj-1" }, { concurrency = 0 }) end)
+    util.arg_error(function() watch.many(client, { "dj-1" }, { min_interval = -1 }) end)
+    util.arg_error(function() watch.many({}, { "dj-1" }) end)
+  end)
+
+  it("watches the same id given twice once", function()
+    local jobs = scenario { jobs = 1 }
+    local added = 0
+    local result = watch.many(client, { jobs[1].id, jobs[1].id }, simulated {
+      on_event = function(e) if e.type == "job_added" then added = added + 1 end end,
+    })
+    assert.equal(1, added)
+    assert.same({ jobs[1].id }, result.order)
+  end)
+end)
+
+describe("the many-jobs scenario", function()
+  before_each(function() sim.reset() end)
+  after_each(function() sim.config { workers = 2 } end)
+
+  it("makes the mix of jobs it documents and refuses bad options", function()
+    local jobs = scenario { jobs = 16, prefix = "t" }
+    assert.equal(16, #jobs)
+    local kinds = {}
+    for i, j in ipairs(jobs) do
+      assert.equal(many_jobs.MIX[(i - 1) % #many_jobs.MIX + 1], j.kind)
+      kinds[j.kind] = (kinds[j.kind] or 0) + 1
+    end
+    assert.same({ healthy = 8, failing = 4, slow = 2, markdown = 2 }, kinds)
+    local _, status = sim.control("POST", "/_sim/scenarios/many_jobs", { jobs = 0 })
+    assert.equal(400, status)
+    _, status = sim.control("POST", "/_sim/scenarios/many_jobs", { job = 3 })
+    assert.equal(400, status)
+  end)
+end)
+
+local has_luv, uv = pcall(require, "luv")
+describe("watch_many.luv", function()
+  if not has_luv then
+    pending("luv is not installed (apt-get install lua-luv)")
+    return
+  end
+
+  it("runs the same loop on a luv driver without blocking it", function()
+    sim.reset()
+    local saved = sim.config {}
+    sim.config { time_scale = 200 }
+    local jobs = scenario { jobs = 12 }
+    local driver = require("seekrflow.luv").new({ api_key = sim.api_key, base_url = sim.base_url }, { uv = uv })
+    local ticks, result = 0, nil
+    local ticker = uv.new_timer()
+    ticker:start(10, 10, function() ticks = ticks + 1 end)
+    local guard = uv.new_timer()
+    guard:start(20000, 0, function() uv.stop() end)
+    local seen = 0
+    watch_many.luv(driver, ids_of(jobs), { min_interval = 0.02, max_interval = 0.1,
+      on_event = function(e) if e.type == "job_done" then seen = seen + 1 end end },
+      function(r)
+        result = r
+        uv.stop()
+      end)
+    uv.run()
+    ticker:close()
+    guard:close()
+    driver:close()
+    uv.run("nowait")
+    sim.config { time_scale = saved.time_scale, workers = saved.workers }
+    assert.is_not_nil(result, "the watch did not finish")
+    assert.equal("done", result.reason)
+    assert.equal(12, seen)
+    for _, j in ipairs(jobs) do
+      assert.equal(many_jobs.EXPECTED[j.kind], result.jobs[j.id].detail.status)
+    end
+    assert.is_true(ticks > 0)
+  end)
+end)
