@@ -5,15 +5,7 @@ local config = {}
 
 config.DEFAULT_BASE_URL = "https://flow.seekr.com/v1"
 
--- Every option seekrflow.new accepts; anything else is a mistake.
-local OPTION_NAMES = {
-  "api_key", "base_url", "team_id", "timeout", "connect_timeout", "stall_timeout",
-  "max_retries", "retry_initial_delay", "retry_max_delay", "retry_after_cap",
-  "ca_file", "ca_path", "errors", "debug", "allow_insecure_http",
-}
-local KNOWN = {}
-for _, name in ipairs(OPTION_NAMES) do KNOWN[name] = true end
-
+local options = require "seekrflow.options"
 local function fail(message)
   error(errors.new("config", message), 0)
 end
@@ -28,6 +20,37 @@ local function env_number(getenv, name, integer)
   end
   return value
 end
+
+local seconds = options.number_at_least(0, true)
+
+-- Every option seekrflow.new accepts, with its check; anything else is a
+-- mistake. The API key's own checks come first (they never quote the key).
+local SCHEMA = {
+  api_key = "string",
+  base_url = "string",
+  team_id = function(v)
+    if type(v) ~= "string" or v == "" or v:find("[%c%s]") then
+      return "a non-empty string without spaces or control characters"
+    end
+  end,
+  timeout = options.number_at_least(0, false),
+  connect_timeout = seconds,
+  stall_timeout = seconds,
+  retry_initial_delay = seconds,
+  retry_max_delay = seconds,
+  retry_after_cap = seconds,
+  max_retries = options.integer(0, 10),
+  ca_file = "string",
+  ca_path = "string",
+  errors = options.one_of("raise", "return"),
+  debug = function(v)
+    if type(v) ~= "boolean" and type(v) ~= "function" then return "true (log to stderr) or a function(line)" end
+  end,
+  allow_insecure_http = "boolean",
+}
+
+--- The names seekrflow.new accepts, sorted.
+config.OPTION_NAMES = options.names(SCHEMA)
 
 local function is_loopback(host)
   return host == "localhost" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil or host == "[::1]"
@@ -58,12 +81,9 @@ function config.resolve(opts, getenv)
     fail(("seekrflow.new takes a table of options, got a %s"):format(type(opts)))
   end
   opts = opts or {}
-  for name in pairs(opts) do
-    if not KNOWN[name] then
-      fail(("unknown option %q for seekrflow.new (known: %s)"):format(tostring(name),
-        table.concat(OPTION_NAMES, ", ")))
-    end
-  end
+  -- unknown names and wrong types first: a typo must not read as a missing key
+  local problem = options.problem(opts, SCHEMA)
+  if problem then fail("seekrflow.new: " .. problem) end
 
   local cfg = {}
   for name, value in pairs(opts) do cfg[name] = value end
@@ -92,16 +112,12 @@ function config.resolve(opts, getenv)
     local url = getenv("SEEKR_BASE_URL")
     cfg.base_url = (url ~= nil and url ~= "") and url or config.DEFAULT_BASE_URL
   end
-  if type(cfg.base_url) ~= "string" then fail("base_url must be a string") end
   check_base_url(cfg.base_url, cfg.allow_insecure_http)
   cfg.allow_insecure_http = nil
 
   if cfg.team_id == nil then
     local team = getenv("SEEKR_TEAM_ID")
     if team ~= nil and team ~= "" then cfg.team_id = team end
-  end
-  if cfg.team_id ~= nil and (type(cfg.team_id) ~= "string" or cfg.team_id == "" or cfg.team_id:find("[%c%s]")) then
-    fail("team_id must be a non-empty string without spaces or control characters")
   end
 
   if cfg.timeout == nil then cfg.timeout = env_number(getenv, "SEEKR_TIMEOUT_SECS", false) end
@@ -111,27 +127,9 @@ function config.resolve(opts, getenv)
     if log == "debug" or log == "info" then cfg.debug = true end
   end
 
-  for _, name in ipairs({ "timeout", "connect_timeout", "stall_timeout", "retry_initial_delay",
-                          "retry_max_delay", "retry_after_cap" }) do
-    local value = cfg[name]
-    if value ~= nil and (type(value) ~= "number" or value ~= value or value < 0) then
-      fail(("%s must be a non-negative number of seconds"):format(name))
-    end
-  end
-  if cfg.timeout == 0 then fail("timeout must be more than 0 seconds") end
-  if cfg.max_retries ~= nil and (type(cfg.max_retries) ~= "number" or cfg.max_retries < 0
-      or cfg.max_retries > 10 or cfg.max_retries ~= math.floor(cfg.max_retries)) then
-    fail("max_retries must be a whole number from 0 to 10")
-  end
-  if cfg.errors ~= nil and cfg.errors ~= "raise" and cfg.errors ~= "return" then
-    fail("errors must be \"raise\" (the default) or \"return\" (nil, err)")
-  end
-  if cfg.debug ~= nil and type(cfg.debug) ~= "boolean" and type(cfg.debug) ~= "function" then
-    fail("debug must be true (log to stderr) or a function(line)")
-  end
-  for _, name in ipairs({ "ca_file", "ca_path" }) do
-    if cfg[name] ~= nil and type(cfg[name]) ~= "string" then fail(name .. " must be a path string") end
-  end
+  -- the same rules for what came from the environment
+  problem = options.problem(cfg, SCHEMA)
+  if problem then fail("seekrflow.new: " .. problem) end
   if cfg.ca_file then
     local f = io.open(cfg.ca_file, "rb")
     if not f then fail(("ca_file %q cannot be read: give the path of a PEM bundle"):format(cfg.ca_file)) end

@@ -18,6 +18,7 @@
 --- luv callback. After cancel() or close(), nothing fires.
 local watch = require "seekrflow.watch"
 local errors = require "seekrflow.errors"
+local options = require "seekrflow.options"
 
 local luv = {}
 
@@ -36,6 +37,8 @@ local function default_uv()
   if type(vim) == "table" and (vim.uv or vim.loop) then return vim.uv or vim.loop end
   return require "luv"
 end
+
+local DRIVER_OPTIONS = { uv = "table", on_error = options.callable }
 
 local function invalid(message)
   error(errors.new("invalid_argument", message), 3)
@@ -57,13 +60,9 @@ end
 ---@param opts { uv: table?, on_error: fun(err: any)? }?
 ---@return seekrflow.LuvDriver
 function luv.new(client_or_opts, opts)
+  local problem = options.problem(opts, DRIVER_OPTIONS)
+  if problem then invalid("seekrflow.luv.new: " .. problem) end
   opts = opts or {}
-  if type(opts) ~= "table" then invalid("seekrflow.luv.new: options must be a table") end
-  for name in pairs(opts) do
-    if name ~= "uv" and name ~= "on_error" then
-      invalid(("seekrflow.luv.new: unknown option %q (known: uv, on_error)"):format(tostring(name)))
-    end
-  end
   local client = client_or_opts
   if type(client_or_opts) == "table" or client_or_opts == nil then
     client = require("seekrflow").new(client_or_opts)

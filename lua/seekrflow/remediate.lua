@@ -11,6 +11,7 @@
 --- client made with `errors = "return"`.
 local errors = require "seekrflow.errors"
 local summary = require "seekrflow.summary"
+local options = require "seekrflow.options"
 
 local remediate = {}
 
@@ -146,7 +147,7 @@ local function step(name, what, fields, fn, ...)
   error(errors.new(cause.kind, "replace: " .. what .. " failed: " .. tostring(cause.message), wrapped), 0)
 end
 
-local REPLACE_OPTIONS = { filename = true, method = true }
+local REPLACE_OPTIONS = { filename = options.non_empty_string, method = options.non_empty_string }
 
 local function replace(client, job_or_id, old_file_id, path, opts)
   local name = "remediate.replace"
@@ -157,14 +158,9 @@ local function replace(client, job_or_id, old_file_id, path, opts)
   if type(path) ~= "string" or path == "" then
     fail(name .. ": give the path of the corrected file to upload")
   end
-  if opts ~= nil and type(opts) ~= "table" then fail(name .. ": options must be a table") end
+  local problem = options.problem(opts, REPLACE_OPTIONS)
+  if problem then fail(name .. ": " .. problem) end
   opts = opts or {}
-  for k, v in pairs(opts) do
-    if not REPLACE_OPTIONS[k] then
-      fail(("%s: unknown option '%s' (known: filename, method)"):format(name, tostring(k)))
-    end
-    if type(v) ~= "string" or v == "" then fail(("%s: option %s must be a non-empty string"):format(name, k)) end
-  end
   -- Checked here, not only by the upload: a missing file must fail before the
   -- GET too. Reading one byte tells a directory (an error) from a file.
   local f = io.open(path, "rb")

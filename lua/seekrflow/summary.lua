@@ -17,6 +17,7 @@ end
 
 local errors = require "seekrflow.errors"
 local text_util = require "seekrflow.text"
+local options = require "seekrflow.options"
 
 local summary = {}
 
@@ -447,7 +448,7 @@ end
 -- Below this, wrapping would leave a word or two per line: unreadable, so a
 -- narrower width is treated as this one.
 local MIN_WIDTH = 20
-local RENDER_OPTIONS = { color = true, width = true }
+local RENDER_OPTIONS = { color = "boolean", width = options.number_at_least(1, true) }
 
 local columns, prefix, terminal_safe = text_util.width, text_util.prefix, text_util.terminal_safe
 
@@ -592,17 +593,10 @@ end
 ---@return string
 function summary.render(s, opts)
   if type(s) ~= "table" then fail("summary.render: expected a summary from summary.of, got " .. type(s)) end
-  if opts ~= nil and type(opts) ~= "table" then fail("summary.render: options must be a table") end
+  local problem = options.problem(opts, RENDER_OPTIONS)
+  if problem then fail("summary.render: " .. problem) end
   opts = opts or {}
-  for k in pairs(opts) do
-    if not RENDER_OPTIONS[k] then
-      fail(("summary.render: unknown option '%s' (known: color, width)"):format(tostring(k)))
-    end
-  end
   local width = opts.width
-  if width ~= nil and (type(width) ~= "number" or width ~= width or width < 1) then
-    fail("summary.render: width must be a positive number of columns")
-  end
   width = width and math.max(math.floor(width), MIN_WIDTH)
   local color = opts.color == true
 

@@ -16,7 +16,6 @@
 --- clock and sleep and for error values, so this file loads on any of them.
 local watch = {}
 
-local floor = math.floor
 
 --- Statuses after which a job never changes again.
 watch.TERMINAL_STATUSES = { "completed", "failed", "cancelled", "stopped" }
@@ -74,36 +73,7 @@ end
 ---@field should_stop fun(): boolean? checked before each poll; true ends with "interrupted"
 ---@field retrieve_opts table? per-call options for client.data_jobs:retrieve
 
-local function is_finite(v)
-  return type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge
-end
-
-local function is_callable(v)
-  if type(v) == "function" then return true end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and mt.__call ~= nil
-end
-
-local function number_at_least(low, inclusive)
-  local relation = inclusive and ">= " or "> "
-  return function(v)
-    if not is_finite(v) or v < low or (not inclusive and v == low) then
-      return "a number " .. relation .. low
-    end
-  end
-end
-
-local function callable(v)
-  if not is_callable(v) then return "a function" end
-end
-
-local function non_negative_integer(v)
-  if not is_finite(v) or v < 0 or floor(v) ~= v then return "an integer >= 0" end
-end
-
-local function a_table(v)
-  if type(v) ~= "table" then return "a table" end
-end
+local options = require "seekrflow.options"
 
 local function status_list(v)
   local wanted = "a non-empty list of job statuses"
@@ -121,24 +91,17 @@ end
 -- One check per option name; also the list of names an unknown option is compared with.
 local CHECKS = {
   until_statuses = status_list,
-  timeout = number_at_least(0, true),
-  min_interval = number_at_least(0, false),
-  max_interval = number_at_least(0, false),
-  backoff = number_at_least(1, true),
-  on_event = callable,
-  sleep = callable,
-  clock = callable,
-  max_poll_errors = non_negative_integer,
-  should_stop = callable,
-  retrieve_opts = a_table,
+  timeout = options.number_at_least(0, true),
+  min_interval = options.number_at_least(0, false),
+  max_interval = options.number_at_least(0, false),
+  backoff = options.number_at_least(1, true),
+  on_event = options.callable,
+  sleep = options.callable,
+  clock = options.callable,
+  max_poll_errors = options.integer(0),
+  should_stop = options.callable,
+  retrieve_opts = "table",
 }
-
-local function known_names()
-  local names = {}
-  for name in pairs(CHECKS) do names[#names + 1] = name end
-  table.sort(names)
-  return table.concat(names, ", ")
-end
 
 local function never() return false end
 local function ignore() end
@@ -148,16 +111,9 @@ local function default_clock() return require("seekrflow").monotonic end
 local function default_sleep() return require("seekrflow").sleep end
 
 local function resolve(opts)
-  if opts == nil then opts = {} end
-  if type(opts) ~= "table" then raise("opts must be a table, got " .. type(opts)) end
-  for name, value in pairs(opts) do
-    local check = CHECKS[name]
-    if not check then
-      raise("unknown option '" .. tostring(name) .. "' (known: " .. known_names() .. ")")
-    end
-    local wanted = check(value)
-    if wanted then raise(name .. " must be " .. wanted .. ", got " .. tostring(value)) end
-  end
+  local problem = options.problem(opts, CHECKS)
+  if problem then raise(problem) end
+  opts = opts or {}
   local o = {
     until_statuses = opts.until_statuses or watch.DEFAULT_UNTIL,
     timeout = opts.timeout,

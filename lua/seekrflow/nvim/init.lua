@@ -22,6 +22,7 @@ local M = {}
 
 local quickfix = require "seekrflow.nvim.quickfix"
 local text_util = require "seekrflow.text"
+local options = require "seekrflow.options"
 
 ---@class seekrflow.nvim.Options
 ---@field api_key string? default: $SEEKR_API_KEY (read when the first command runs)
@@ -37,8 +38,11 @@ local text_util = require "seekrflow.text"
 
 local OPTION_TYPES = {
   api_key = "string", base_url = "string", team_id = "string", ca_file = "string",
-  notify = "boolean", float = "boolean", float_linger = "number", watch = "table", client = "table",
+  notify = "boolean", float = "boolean", float_linger = options.number_at_least(0, true),
+  watch = "table", client = "table",
 }
+-- the seekrflow.watch options the plugin passes on (its own on_event, sleep
+-- and clock are set by the driver)
 local WATCH_OPTIONS = {
   timeout = true, min_interval = true, max_interval = true, backoff = true,
   max_poll_errors = true, until_statuses = true,
@@ -52,13 +56,6 @@ local LEVELS = vim.log.levels
 local state = {
   config = nil, driver = nil, watch = nil, floats = {}, generation = 0, jobs = nil,
 }
-
-local function sorted_keys(t)
-  local names = {}
-  for name in pairs(t) do names[#names + 1] = name end
-  table.sort(names)
-  return table.concat(names, ", ")
-end
 
 local function copy(t)
   local out = {}
@@ -511,29 +508,16 @@ function M.close()
   if d then pcall(d.close, d) end
 end
 
+-- Checked without the C core (setup loads none): plain string errors,
+-- pointing at the caller of setup.
 local function check_options(opts)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    error("seekrflow.nvim.setup: options must be a table, got " .. type(opts), 3)
-  end
-  for name, value in pairs(opts) do
-    local wanted = OPTION_TYPES[name]
-    if not wanted then
-      error(("seekrflow.nvim.setup: unknown option %q (known: %s)"):format(tostring(name),
-        sorted_keys(OPTION_TYPES)), 3)
-    end
-    if type(value) ~= wanted then
-      error(("seekrflow.nvim.setup: %s must be a %s, got %s"):format(name, wanted, type(value)), 3)
-    end
-  end
+  local problem = options.problem(opts, OPTION_TYPES)
+  if problem then error("seekrflow.nvim.setup: " .. problem, 3) end
+  if opts == nil then opts = {} end
   for name in pairs(opts.watch or {}) do
     if not WATCH_OPTIONS[name] then
-      error(("seekrflow.nvim.setup: unknown watch option %q (known: %s)"):format(tostring(name),
-        sorted_keys(WATCH_OPTIONS)), 3)
+      error("seekrflow.nvim.setup: " .. options.unknown(name, WATCH_OPTIONS, "watch option"), 3)
     end
-  end
-  if opts.float_linger and opts.float_linger < 0 then
-    error("seekrflow.nvim.setup: float_linger must be >= 0", 3)
   end
   local cfg = copy(opts)
   cfg.watch, cfg.client = copy(opts.watch), copy(opts.client)
