@@ -24,6 +24,7 @@
 --- `job_added` (`job`: the list entry when found by `all`) and `job_done` (`reason`,
 --- `result`: that job's watch result). Every job gets exactly one of each.
 local watch = require "seekrflow.watch"
+local options = require "seekrflow.options"
 
 local watch_many = {}
 
@@ -67,53 +68,33 @@ end
 --- poll is the loop's to schedule, so a request never holds a slot while it waits out a retry
 
 -- Options handed on to each job's watcher, which checks them.
-local PER_JOB = { until_statuses = true, min_interval = true, max_interval = true, backoff = true,
-  max_poll_errors = true, clock = true }
+local PER_JOB = { "until_statuses", "min_interval", "max_interval", "backoff", "max_poll_errors", "clock" }
 
-local function positive_number(v) return type(v) == "number" and v == v and v > 0 and v < huge end
-local function is_callable(v)
-  if type(v) == "function" then return true end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and mt.__call ~= nil
-end
+local function passed_on() return nil end -- checked by watch.new, with its own wording
 
-local OWN = {
-  concurrency = { "an integer from 1 to 64", function(v)
-    return type(v) == "number" and floor(v) == v and v >= 1 and v <= 64 end },
-  timeout = { "a number > 0", positive_number },
-  job_timeout = { "a number > 0", positive_number },
-  discover_interval = { "a number > 0", positive_number },
-  max_jobs = { "an integer >= 1", function(v) return type(v) == "number" and floor(v) == v and v >= 1 end },
-  follow = { "a boolean", function(v) return type(v) == "boolean" end },
-  on_event = { "a function", is_callable },
-  should_stop = { "a function", is_callable },
-  sleep = { "a function", is_callable },
-  retrieve_opts = { "a table", function(v) return type(v) == "table" end },
+local CHECKS = {
+  concurrency = options.integer(1, 64),
+  timeout = options.number_at_least(0, false),
+  job_timeout = options.number_at_least(0, false),
+  discover_interval = options.number_at_least(0, false),
+  max_jobs = options.integer(1),
+  follow = "boolean",
+  on_event = options.callable,
+  should_stop = options.callable,
+  sleep = options.callable,
+  retrieve_opts = "table",
 }
+for _, name in ipairs(PER_JOB) do CHECKS[name] = passed_on end
 
-local function known_names()
-  local names = {}
-  for name in pairs(OWN) do names[#names + 1] = name end
-  for name in pairs(PER_JOB) do names[#names + 1] = name end
-  table.sort(names)
-  return table.concat(names, ", ")
-end
-
-local function resolve(opts)
-  if opts == nil then opts = {} end
-  if type(opts) ~= "table" then raise("opts must be a table, got " .. type(opts)) end
+local function resolve(client, opts)
+  local problem = options.problem(opts, CHECKS)
+  if problem then raise(problem) end
+  opts = opts or {}
   local per_job = {}
-  for name, value in pairs(opts) do
-    local own = OWN[name]
-    if own then
-      if not own[2](value) then raise(name .. " must be " .. own[1] .. ", got " .. tostring(value)) end
-    elseif PER_JOB[name] then
-      per_job[name] = value
-    else
-      raise("unknown option '" .. tostring(name) .. "' (known: " .. known_names() .. ")")
-    end
-  end
+  for _, name in ipairs(PER_JOB) do per_job[name] = opts[name] end
   per_job.timeout = opts.job_timeout
+  -- a bad per-job option fails now, not when the first job turns up
+  watch.new(client, "job-options-check", per_job)
   local retrieve_opts = { max_retries = 0 }
   for k, v in pairs(opts.retrieve_opts or {}) do retrieve_opts[k] = v end
   retrieve_opts.async = true
@@ -166,7 +147,7 @@ local function check_targets(targets)
     if targets.all ~= true then raise("targets.all must be true") end
     for k in pairs(targets) do
       if k ~= "all" and k ~= "job_type" and k ~= "since" then
-        raise("unknown target field '" .. tostring(k) .. "' (known: all, job_type, since)")
+        raise("targets: " .. options.unknown(k, { "all", "job_type", "since" }, "target field"))
       end
     end
     if targets.job_type ~= nil and type(targets.job_type) ~= "string" then
@@ -475,7 +456,7 @@ end
 local function new_loop(client, targets, opts, io)
   check_client(client)
   local t = check_targets(targets)
-  local o = resolve(opts)
+  local o = resolve(client, opts)
   local self = setmetatable({
     client = client, o = o, io = io, jobs = {}, order = {}, results = {}, counts = {},
     known = {}, active = 0, in_flight = 0, max_in_flight = 0, requests = 0, skipped = 0,
@@ -489,7 +470,8 @@ local function new_loop(client, targets, opts, io)
     self.discovery = { due = self.started, offset = 0, pages = 0, rounds = 0, errors = 0,
       first_round = true, in_flight = false, max_pages = math.ceil(o.max_jobs / watch_many.LIST_PAGE) + 10 }
   else
-    for _, id in ipairs(t.ids) do add_job(self, id, nil, self.started) end
+    -- added at the first step, so on_event never runs before the caller has the loop
+    self.pending_ids = t.ids
   end
   return self
 end
@@ -504,6 +486,11 @@ local function take_events(self)
 end
 
 local function run_once(self)
+  if self.pending_ids then
+    local ids, now = self.pending_ids, self.o.clock()
+    self.pending_ids = nil
+    for _, id in ipairs(ids) do add_job(self, id, nil, now) end
+  end
   self.io:pump()
   local now = self.o.clock()
   if check_end(self, now) then return take_events(self), true, 0 end
@@ -562,6 +549,21 @@ function Many:job(job_id)
   local job = self.jobs[job_id]
   if not job then return nil end
   return job.watcher:result().detail, job.name
+end
+
+--- Blocks for at most `seconds` (what step() returned, or less): on the sockets of the
+--- requests in flight, so an answer ends the wait early, else through the sleep option.
+--- Only for loops from watch_many.new.
+---@param seconds number
+function Many:wait(seconds)
+  check_self(self, "wait")
+  if type(seconds) ~= "number" or seconds ~= seconds then raise("m:wait(seconds) needs a number") end
+  if self.io.busy and self.io:busy() then
+    -- answers in flight: wait on their sockets, but not past the next due poll
+    self.client:wait(math.max(1, math.min(seconds, 1) * 1000))
+  elseif seconds > 0 then
+    self.o.sleep(seconds)
+  end
 end
 
 --- Asks the loop to stop: the next step ends every job with "interrupted".
@@ -638,12 +640,7 @@ function watch_many.wait(client, targets, opts)
   while true do
     local _, done, wait = m:step()
     if done then return m:result() end
-    if m.io:busy() then
-      -- answers in flight: wait on their sockets, but not past the next due poll
-      client:wait(math.max(1, math.min(wait, 1) * 1000))
-    elseif wait > 0 then
-      m.o.sleep(wait)
-    end
+    m:wait(wait)
   end
 end
 
