@@ -14,6 +14,14 @@ assert(sim.url, "SEEKRFLOW_SIM_URL is not set: run the specs with `make test` or
 sim.base_url = sim.url .. "/v1"
 sim.api_key = "sim-key"
 
+--- The simulator's response mode (tools/run-specs runs some specs against each):
+--- "default" answers "not found" with 404 and refusals with 409, "spec-minimal" with 422 and
+--- 400, and sends only the fields the published models require.
+sim.mode = os.getenv("SEEKRFLOW_SIM_MODE") or "default"
+sim.minimal = sim.mode == "spec-minimal"
+sim.NOT_FOUND = sim.minimal and 422 or 404
+sim.REFUSED = sim.minimal and 400 or 409
+
 --- Calls the control API; returns the decoded body and the status.
 function sim.control(method, path, body)
   local chunks = {}
