@@ -367,9 +367,32 @@ describe("summary", function()
       assert.equal("corrupt_pdf", s.failed[1].cause)
       assert.same({ "file-1" }, s.plan.replace)
       -- nulls inside arrays and odd shapes are skipped
-      s = summary.of(core.json_decode([[{"files":[null,{"file_id":"f"}],"ingestion_jobs":[null,{"records":null}]}]],
-        "data_job"))
+      s = summary.of(core.json_decode([[{"files":[null,{"file_id":"f","name":"a.md"}],
+        "ingestion_jobs":[null,{"records":null}]}]], "data_job"))
       assert.equal(1, s.viable_files)
+      -- no record_id is not "Markdown": a file of unknown status is not counted as usable
+      s = summary.of { files = { { file_id = "f" } } }
+      assert.equal(0, s.viable_files)
+    end)
+
+    it("reads any detail whatever its field names, through seekrflow.detail", function()
+      local t = {
+        id = "dj-1", status = "needs_review", job_type = "principle_files", system_prompt = "p",
+        records = "x", each_file = 1, failed_records = true, each_event = {}, current_record = "y",
+        files = { { file_id = "file-1", record_id = "r1", name = "a.pdf" },
+          { file_id = "file-2", name = "b.pdf", status = "failed" }, { file_id = "file-3", name = "c.md" } },
+        ingestion_jobs = { { id = "ij-1", records = { record("r1", "a.pdf", "failed", TEXTS.empty_file[1],
+          TEXTS.empty_file[2]) } } },
+      }
+      for _, d in ipairs { t, decode(t) } do
+        local s = summary.of(d)
+        assert.equal(2, #s.failed)
+        assert.equal("empty_file", entry_for(s, "a.pdf").cause)
+        -- a file without record_id and status failed is failed, not "Markdown, ready"
+        assert.truthy(entry_for(s, "b.pdf"))
+        assert.equal(1, s.viable_files)
+        assert.truthy(summary.render(s):find("b.pdf", 1, true))
+      end
     end)
 
     it("returns plain data that encodes as JSON", function()

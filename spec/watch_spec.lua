@@ -524,6 +524,21 @@ describe("watch (unit: details fed by hand)", function()
     assert.equal(2, w:result().polls)
   end)
 
+  it("reads details whatever their field names (records, each_file, failed_records, each_event)", function()
+    local w = fed()
+    local d = detail("file_processing", {
+      records = "x", each_file = 1, failed_records = true, each_event = {}, current_record = "y",
+      files = { { file_id = "f1", name = "a.pdf" } },
+      ingestion_jobs = { { id = "ij-1", records = { record("r1", "running") } } },
+      timeline = { { timestamp = "t1", event_type = "Created", message = "Data job created." } },
+    })
+    local events = w:feed(d)
+    assert.equal("file_added,record_added,timeline,job_status", types(events))
+    local core = require "seekrflow.core"
+    events = w:feed(core.json_decode(core.json_encode(d), "data_job"))
+    assert.same({}, events)
+  end)
+
   it("tolerates missing arrays and null entries", function()
     local w = fed()
     local events = w:feed(detail("needs_review", { ingestion_jobs = { { id = "ij" }, seekrflow.null },

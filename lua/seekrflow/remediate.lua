@@ -12,6 +12,7 @@
 local errors = require "seekrflow.errors"
 local summary = require "seekrflow.summary"
 local options = require "seekrflow.options"
+local detail_fns = require "seekrflow.detail"
 
 local remediate = {}
 
@@ -71,24 +72,18 @@ local function resolve(client, job_or_id)
   return check(client.data_jobs:retrieve(job_or_id))
 end
 
--- Records by id, to read the ingestion method a file was added with.
-local function records_by_id(detail)
-  local found = {}
-  for _, ij in ipairs(type(detail.ingestion_jobs) == "table" and detail.ingestion_jobs or {}) do
-    if type(ij) == "table" and type(ij.records) == "table" then
-      for _, record in ipairs(ij.records) do
-        if type(record) == "table" and record.record_id ~= nil then found[record.record_id] = record end
-      end
-    end
-  end
-  return found
-end
-
 local function attached_file(detail, file_id)
-  for _, file in ipairs(type(detail.files) == "table" and detail.files or {}) do
-    if type(file) == "table" and file.file_id == file_id then return file end
+  for file in detail_fns.each_file(detail) do
+    if file.file_id == file_id then return file end
   end
   return nil
+end
+
+-- The ingestion method a file was added with: its current record's (the
+-- detail module decides which record that is), or nil.
+local function method_of(detail, file)
+  local record = file and detail_fns.current_record(detail, file)
+  return record and type(record.method) == "string" and record.method or nil
 end
 
 local function remove_failed(client, job_or_id)
@@ -107,14 +102,9 @@ local function retry(client, job_or_id)
   -- Add each file again with the ingestion method it failed with, so a retry
   -- repeats the attempt instead of silently switching to the server default:
   -- one add-files per method, in the order the files first appear.
-  local records, method_of = records_by_id(detail), {}
-  for _, entry in ipairs(s.failed) do
-    local record = entry.record_id and records[entry.record_id]
-    method_of[entry.file_id] = record and type(record.method) == "string" and record.method or false
-  end
   local batches, by_method = {}, {}
   for _, id in ipairs(s.plan.retry) do
-    local method = method_of[id] or false
+    local method = method_of(detail, attached_file(detail, id)) or false
     local batch = by_method[method]
     if not batch then
       batch = { method = method or nil, file_ids = {} }
@@ -173,11 +163,7 @@ local function replace(client, job_or_id, old_file_id, path, opts)
   if not old then
     fail(("%s: file '%s' is not attached to data job '%s'"):format(name, old_file_id, tostring(detail.id)))
   end
-  local method = opts.method
-  if method == nil and old.record_id ~= nil then
-    local record = records_by_id(detail)[old.record_id]
-    method = record and type(record.method) == "string" and record.method or nil
-  end
+  local method = opts.method or method_of(detail, old)
 
   -- Upload, add, then remove: a failure part-way leaves the job with the old
   -- file still attached (and maybe the new one too), never with fewer files.

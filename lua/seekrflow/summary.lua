@@ -17,6 +17,7 @@ end
 
 local errors = require "seekrflow.errors"
 local text_util = require "seekrflow.text"
+local detail_fns = require "seekrflow.detail"
 local options = require "seekrflow.options"
 
 local summary = {}
@@ -113,17 +114,6 @@ end
 ---@return string cause
 function summary.cause_of(error_message)
   return BY_MESSAGE[normalize(error_message) or ""] or "unknown"
-end
-
--- The entries of an array field, skipping JSON nulls (seekrflow.null) and
--- anything else that is not an object; nil or a non-table gives nothing.
-local function objects(list)
-  local out = {}
-  if type(list) ~= "table" then return out end
-  for _, v in ipairs(list) do
-    if type(v) == "table" then out[#out + 1] = v end
-  end
-  return out
 end
 
 local function str(v)
@@ -314,41 +304,26 @@ function summary.of(detail)
   local status = str(detail.status)
   local job_type = str(detail.job_type)
   local files_known = type(detail.files) == "table"
-  local files = objects(detail.files)
 
-  -- Only the record files[] points at is a file's current one: older records of
-  -- the same file (before it was added again) no longer count.
-  local current = {}
-  for _, file in ipairs(files) do
-    if str(file.record_id) then current[file.record_id] = false end
-  end
+  -- Deleted records count as history: removing a file and adding it again
+  -- is also a retry.
   local history = {}
-  for _, ij in ipairs(objects(detail.ingestion_jobs)) do
-    for _, record in ipairs(objects(ij.records)) do
-      local id = str(record.record_id)
-      if id and current[id] == false and record.deleted ~= true then current[id] = { record, ij } end
-      -- Deleted records count as history: removing a file and adding it again
-      -- is also a retry.
-      if record.status == "failed" then history[#history + 1] = { record, ij } end
-    end
+  for ij, record in detail_fns.failed_records(detail, { include_deleted = true }) do
+    history[#history + 1] = { record, ij }
   end
 
-  local failed, viable, ingesting = {}, 0, 0
-  for _, file in ipairs(files) do
-    local record_id = str(file.record_id)
-    if record_id == nil then
-      viable = viable + 1 -- Markdown: attached without ingestion, ready at once
-    else
-      local found = current[record_id] or nil
-      local record, ij = found and found[1], found and found[2]
-      local file_status = record and record.status or file.status
-      if file_status == "completed" then
-        viable = viable + 1
-      elseif file_status == "failed" then
-        failed[#failed + 1] = make_entry(file, record, ij or {}, history)
-      elseif file_status == "queued" or file_status == "running" then
-        ingesting = ingesting + 1
-      end
+  -- Which record is a file's current one, and so its status, is the detail
+  -- module's rule (seekrflow.detail), used here as it is everywhere.
+  local failed, viable, ingesting, attached = {}, 0, 0, 0
+  for file in detail_fns.each_file(detail) do
+    attached = attached + 1
+    local file_status, record, ij = detail_fns.file_status(detail, file)
+    if file_status == "completed" then
+      viable = viable + 1
+    elseif file_status == "failed" then
+      failed[#failed + 1] = make_entry(file, record, ij or {}, history)
+    elseif file_status == "queued" or file_status == "running" or file_status == "pending" then
+      ingesting = ingesting + 1
     end
   end
   table.sort(failed, by_file_then_time)
@@ -390,7 +365,7 @@ function summary.of(detail)
         name_list(failed, 5)))
     end
     if file_based and files_known then
-      if #files == 0 then
+      if attached == 0 then
         block("no_files", "No files are attached: add at least one document")
       elseif viable == 0 and not still_ingesting then
         block("no_viable_file", "No attached file would remain usable once the failed ones are removed")

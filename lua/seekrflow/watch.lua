@@ -12,10 +12,10 @@
 --- The server returns the whole detail on every poll; the watcher keeps what it has seen and
 --- reports only the differences, as event tables.
 ---
---- Pure Lua for 5.1–5.4 and LuaJIT. The C core is required lazily, only for the default
---- clock and sleep and for error values, so this file loads on any of them.
+--- Lua for 5.1–5.4 and LuaJIT. The C core is required lazily (for reading details through
+--- seekrflow.detail, the default clock and sleep, and error values), so this file loads
+--- without it.
 local watch = {}
-
 
 --- Statuses after which a job never changes again.
 watch.TERMINAL_STATUSES = { "completed", "failed", "cancelled", "stopped" }
@@ -43,6 +43,8 @@ local REASONS = {
 local DEADLINE_SLACK = 1e-6
 
 local function errors() return require "seekrflow.errors" end
+-- seekrflow.detail reads details (a C module, loaded on first use like the rest of the core)
+local function detail_fns() return require "seekrflow.detail" end
 
 local function raise(message)
   error(errors().new("invalid_argument", "watch: " .. message), 0)
@@ -183,26 +185,11 @@ end
 ---@field delay number? poll_error: seconds until the next poll
 ---@field attempt integer? poll_error: consecutive failures so far
 
--- Iterates the table entries of a decoded JSON array. A missing array yields nothing, and
--- null entries (seekrflow.null) are skipped, so partial details never break the diff.
-local function each(list)
-  local i = 0
-  return function()
-    if type(list) ~= "table" then return nil end
-    while true do
-      i = i + 1
-      local v = list[i]
-      if v == nil then return nil end
-      if type(v) == "table" then return i, v end
-    end
-  end
-end
-
 local function diff_files(seen, detail, add)
   -- An absent array says nothing about files, unlike an empty one: do not report removals.
   if type(detail.files) ~= "table" then return end
   local present = {}
-  for _, f in each(detail.files) do
+  for f in detail_fns().each_file(detail) do
     local id = f.file_id
     if id ~= nil then
       present[id] = true
@@ -241,13 +228,9 @@ local function diff_record(seen, ij, r, add)
 end
 
 local function diff_records(seen, detail, add)
-  for _, ij in each(detail.ingestion_jobs) do
-    for _, r in each(ij.records) do
-      -- Records of removed files stay in the detail with deleted = true; file_removed
-      -- already tells that story.
-      if r.deleted ~= true then diff_record(seen, ij, r, add) end
-    end
-  end
+  -- Records of removed files stay in the detail with deleted = true; file_removed
+  -- already tells that story, so records() (which skips them) is what counts.
+  for ij, r in detail_fns().records(detail) do diff_record(seen, ij, r, add) end
 end
 
 local function diff_alignment(seen, detail, add)
@@ -266,7 +249,7 @@ end
 local function diff_timeline(seen, detail, add)
   -- The server sends the whole timeline each time and events carry no id; identical
   -- timestamp, type and message are taken to be the same event.
-  for _, e in each(detail.timeline) do
+  for e in detail_fns().each_event(detail) do
     local key = tostring(e.timestamp) .. "\0" .. tostring(e.event_type) .. "\0" .. tostring(e.message)
     if not seen.timeline[key] then
       seen.timeline[key] = true

@@ -92,11 +92,12 @@ end
 ---@return { name: string, state: string, queue_position: integer? }[]
 function Progress:files()
   local detail = self.detail
-  if type(detail) ~= "table" or type(detail.each_file) ~= "function" then return {} end
+  if type(detail) ~= "table" then return {} end
+  local detail_fns = require "seekrflow.detail"
   local rows = {}
-  for f, record in detail:each_file() do
-    local state = record and record.status or f.status
-    if state == nil then state = f.record_id == nil and "attached" or "unknown" end
+  for f in detail_fns.each_file(detail) do
+    local state, record = detail_fns.file_status(detail, f)
+    if state == nil then state = "unknown" end
     rows[#rows + 1] = {
       name = tostring(f.name or (record and record.filename) or f.file_id or "?"),
       state = tostring(state),
