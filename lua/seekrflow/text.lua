@@ -165,30 +165,57 @@ function text.duration(seconds)
   return ("%d:%02d"):format(m, s)
 end
 
---- Seconds since the epoch from an ISO-8601 timestamp ("Z", "+hh:mm" or no
---- offset, which counts as UTC), or nil.
+-- Longer strings are not timestamps; bounding the length bounds the work.
+local MAX_TIME_LENGTH = 64
+local DAYS_IN_MONTH = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+
+-- Days since 1970-01-01 of a proleptic Gregorian date, independent of the
+-- local time zone (os.time would apply it).
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = math.floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+--- Seconds since the epoch (UTC, fractional) from an ISO-8601 / RFC 3339
+--- timestamp: "2025-11-14T07:35:21.700005Z", any offset ("+00:00", "-05:30",
+--- "+0530", "+03"), fractional seconds or none, "T" or a space; no offset
+--- counts as UTC. The one place timestamps are read: anything else, out-of-range
+--- fields included, is nil rather than a wrong time.
 ---@param iso any
 ---@return number?
 function text.parse_time(iso)
-  if type(iso) ~= "string" then return nil end
-  local y, mo, d, h, mi, s, rest = iso:match("^(%d+)%-(%d+)%-(%d+)[T ](%d+):(%d+):([%d%.]+)(.*)$")
+  if type(iso) ~= "string" or #iso > MAX_TIME_LENGTH then return nil end
+  local y, mo, d, h, mi, s, rest = iso:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
   if not y then return nil end
-  -- days from civil (proleptic Gregorian), so no dependence on the local time zone
-  y, mo = tonumber(y), tonumber(mo)
-  if mo <= 2 then y = y - 1 end
-  local era = math.floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (mo + 9) % 12
-  local doy = math.floor((153 * mp + 2) / 5) + tonumber(d) - 1
-  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
-  local days = era * 146097 + doe - 719468
-  local t = days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(s)
-  local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")
-  if sign then
-    local offset = tonumber(oh) * 3600 + tonumber(om) * 60
-    t = sign == "+" and t - offset or t + offset
+  y, mo, d, h, mi, s = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(s)
+  local fraction = 0
+  local digits, after = rest:match("^[%.,](%d+)(.*)$")
+  if digits then
+    fraction, rest = tonumber("0." .. digits), after
   end
-  return t
+  local offset = 0
+  if rest ~= "" and rest ~= "Z" and rest ~= "z" then
+    local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")
+    if not sign then
+      sign, oh = rest:match("^([+-])(%d%d)$")
+      om = "00"
+    end
+    if not sign then return nil end
+    oh, om = tonumber(oh), tonumber(om)
+    if oh > 23 or om > 59 then return nil end
+    offset = (oh * 3600 + om * 60) * (sign == "-" and -1 or 1)
+  end
+  if mo < 1 or mo > 12 or d < 1 then return nil end
+  local leap = (y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0
+  local month_days = DAYS_IN_MONTH[mo] + ((mo == 2 and leap) and 1 or 0)
+  -- 60 seconds is a leap second, which the epoch count folds into the next one
+  if d > month_days or h > 23 or mi > 59 or s > 60 then return nil end
+  return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s + fraction - offset
 end
 
 --- ISO-8601 UTC timestamp ("2026-11-30T03:25:18.250Z") for seconds since the epoch.
