@@ -126,6 +126,26 @@ describe("watch.many", function()
     assert.is_true(result.max_in_flight >= 2, "requests for different jobs ran concurrently")
   end)
 
+  it("gives one row per job, most urgent first, with file counts", function()
+    local jobs = scenario { jobs = 8 }
+    local m = watch_many.new(client, { "dj-missing", jobs[1].id, jobs[2].id, jobs[6].id }, simulated {})
+    local done = false
+    while not done do
+      local _, is_done, wait = m:step()
+      done = is_done
+      if not done then m:wait(wait) end
+    end
+    local rows = m:rows()
+    assert.same({ "dj-missing", jobs[2].id, jobs[1].id, jobs[6].id },
+      { rows[1].id, rows[2].id, rows[3].id, rows[4].id })
+    assert.equal(404, rows[1].error.status)
+    assert.same({ 1, 1, 0, 0, "needs_review" },
+      { rows[2].completed, rows[2].failed, rows[2].running, rows[2].queued, rows[2].status })
+    assert.same({ 2, 0, "reached", jobs[1].name }, { rows[3].completed, rows[3].failed, rows[3].reason, rows[3].name })
+    assert.equal(1, rows[4].completed) -- Markdown: no ingestion, ready at once
+    for _, row in ipairs(rows) do assert.is_true(row.elapsed >= 0) end
+  end)
+
   it("opens no more connections than requests in flight, and reuses them", function()
     local jobs = scenario { jobs = 24 }
     sim.config { time_scale = 200 }

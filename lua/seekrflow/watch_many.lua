@@ -237,7 +237,9 @@ end
 local function add_job(self, id, list_entry, now)
   local job = {
     id = id, watcher = watch.new(self.client, id, self.o.per_job), due = now, in_flight = false,
-    name = list_entry and list_entry.name,
+    name = list_entry and type(list_entry.name) == "string" and list_entry.name or nil,
+    status = list_entry and type(list_entry.status) == "string" and list_entry.status or nil,
+    added_at = now,
   }
   self.jobs[id] = job
   self.order[#self.order + 1] = id
@@ -247,6 +249,7 @@ end
 
 local function end_job(self, job, result, now)
   job.done = true
+  job.ended_at = now
   self.active = self.active - 1
   result.job_id = job.id
   self.results[job.id] = result
@@ -284,6 +287,7 @@ local function on_poll(self, job, detail, err)
   elseif is_rate_limited(err) then
     slow_down(self, err, now)
   end
+  job.last_error = detail == nil and err or nil
   local events, done = job.watcher:feed(detail, err)
   local latest = job.watcher:result().detail
   if latest and type(latest.name) == "string" then job.name = latest.name end
@@ -549,6 +553,77 @@ function Many:job(job_id)
   local job = self.jobs[job_id]
   if not job then return nil end
   return job.watcher:result().detail, job.name
+end
+
+---@class seekrflow.WatchManyRow
+---@field id string the job id
+---@field name string the job's name (its id until known)
+---@field status string? the job's status as last seen
+---@field completed integer files ingested (Markdown files count here)
+---@field failed integer files whose ingestion failed
+---@field running integer files being ingested
+---@field queued integer files waiting (or of unknown state)
+---@field alignment_status string? the alignment job's status, when there is one
+---@field alignment_progress number? its progress, 0-100
+---@field reason string? the job's watch reason once it ended
+---@field error any? the error that ended it, or the last poll's error while it goes on
+---@field elapsed number seconds watched (frozen when it ended)
+---@field urgency integer 1 ended badly (error, failed, cancelled), 2 polls failing, 3 needs review
+--- or has failed files, 4 timed out or interrupted, 5 still moving, 6 reached
+
+local function urgency(row)
+  local reason = row.reason
+  if reason == "error" or reason == "failed" or reason == "cancelled" then return 1 end
+  if reason == nil and row.error ~= nil then return 2 end
+  if reason == "needs_review" or (reason == nil and row.failed > 0) then return 3 end
+  if reason == "timed_out" or reason == "interrupted" then return 4 end
+  if reason == nil then return 5 end
+  return 6
+end
+
+local function by_urgency(a, b)
+  if a.urgency ~= b.urgency then return a.urgency < b.urgency end
+  if a.name ~= b.name then return a.name < b.name end
+  return a.id < b.id
+end
+
+local function row_of(self, job, now)
+  local detail_fns = require "seekrflow.detail"
+  local d = job.watcher:result().detail
+  local result = self.results[job.id]
+  local row = { id = job.id, name = job.name or job.id, status = job.status, completed = 0, failed = 0,
+    running = 0, queued = 0, reason = result and result.reason,
+    error = result and result.error or job.last_error,
+    elapsed = (job.ended_at or now) - job.added_at }
+  if type(d) == "table" then
+    if type(d.status) == "string" then row.status = d.status end
+    for file in detail_fns.each_file(d) do
+      local status = detail_fns.file_status(d, file)
+      if status == "completed" then row.completed = row.completed + 1
+      elseif status == "failed" then row.failed = row.failed + 1
+      elseif status == "running" then row.running = row.running + 1
+      else row.queued = row.queued + 1 end
+    end
+    local a = d.alignment_job
+    if type(a) == "table" then
+      row.alignment_status = type(a.status) == "string" and a.status or "?"
+      row.alignment_progress = tonumber(a.progress)
+    end
+  end
+  row.urgency = urgency(row)
+  return row
+end
+
+--- One row per job, most urgent first: what a table or a dashboard of the loop shows.
+--- Strings in rows come from the server: neutralise them before a terminal shows them.
+---@return seekrflow.WatchManyRow[]
+function Many:rows()
+  check_self(self, "rows")
+  local now = self.finished_at or self.o.clock()
+  local rows = {}
+  for _, id in ipairs(self.order) do rows[#rows + 1] = row_of(self, self.jobs[id], now) end
+  table.sort(rows, by_urgency)
+  return rows
 end
 
 --- Blocks for at most `seconds` (what step() returned, or less): on the sockets of the

@@ -12,7 +12,6 @@
 local seekrflow = require "seekrflow"
 local core = require "seekrflow.core"
 local text = require "seekrflow.text"
-local detail_fns = require "seekrflow.detail"
 local watch_many = require "seekrflow.watch_many"
 
 local many = {}
@@ -56,7 +55,7 @@ function many.exit_code(result)
 end
 
 -- ------------------------------------------------------------------------------------------
--- rows: one per job, from its latest detail
+-- drawing the loop's rows (seekrflow.watch_many's m:rows(), most urgent first)
 -- ------------------------------------------------------------------------------------------
 
 local function seconds_text(s)
@@ -64,51 +63,6 @@ local function seconds_text(s)
   local h, m = math.floor(s / 3600), math.floor(s / 60) % 60
   if h > 0 then return ("%d:%02d:%02d"):format(h, m, s % 60) end
   return ("%d:%02d"):format(m, s % 60)
-end
-
---- A job's row: what the table and the summary show.
----@return table row { id, name, status, completed, failed, queued, running, alignment, reason, error }
-function many.row(id, name, detail, job_state)
-  local row = { id = id, name = name or id, status = "?", completed = 0, failed = 0, queued = 0, running = 0 }
-  if type(detail) == "table" then
-    row.status = detail.status or "?"
-    row.name = type(detail.name) == "string" and detail.name or row.name
-    for file in detail_fns.each_file(detail) do
-      local status = detail_fns.file_status(detail, file)
-      if status == "completed" then row.completed = row.completed + 1
-      elseif status == "failed" then row.failed = row.failed + 1
-      elseif status == "running" then row.running = row.running + 1
-      else row.queued = row.queued + 1 end
-    end
-    local a = detail.alignment_job
-    if type(a) == "table" then
-      local progress = tonumber(a.progress)
-      row.alignment = tostring(a.status or "?") .. (progress and (" " .. math.floor(progress + 0.5) .. "%") or "")
-    end
-  end
-  if job_state then
-    row.reason = job_state.reason
-    row.error = job_state.error
-    row.polling_error = job_state.polling_error
-  end
-  return row
-end
-
--- Most urgent first: errors, failures, needs review, then what still moves, then what is done.
-local function urgency(row)
-  if row.reason == "error" or row.reason == "failed" or row.reason == "cancelled" then return 1 end
-  if row.polling_error then return 2 end
-  if row.reason == "needs_review" or (row.reason == nil and row.failed > 0) then return 3 end
-  if row.reason == "timed_out" or row.reason == "interrupted" then return 4 end
-  if row.reason == nil then return 5 end
-  return 6
-end
-
-local function by_urgency(a, b)
-  local ua, ub = urgency(a), urgency(b)
-  if ua ~= ub then return ua < ub end
-  if a.name ~= b.name then return a.name < b.name end
-  return a.id < b.id
 end
 
 local SYMBOL = {
@@ -119,7 +73,7 @@ local SYMBOL = {
 
 local function symbol_of(row)
   if row.reason then return SYMBOL[row.reason] or { "?", "yellow" } end
-  if row.polling_error then return { "?", "yellow" } end
+  if row.error then return { "?", "yellow" } end
   if row.failed > 0 then return { "!", "yellow" } end
   return { "⟳", "cyan" }
 end
@@ -137,43 +91,48 @@ local function pad(s, n)
   return s .. string.rep(" ", math.max(0, n - text.width(s)))
 end
 
+local function error_text(e)
+  return safe(type(e) == "table" and e.message or e)
+end
+
+local function alignment_text(row)
+  if not row.alignment_status then return "" end
+  local p = row.alignment_progress
+  return "align " .. safe(row.alignment_status) .. (p and (" " .. math.floor(p + 0.5) .. "%") or "")
+end
+
 -- One row as a line of at most `columns` columns; the name takes what the rest leaves.
-local function row_line(row, paint, columns, elapsed)
+local function row_line(row, paint, columns)
   local sym = symbol_of(row)
-  local status = safe(row.status)
-  if row.reason == "error" and row.error then status = "error: " .. safe(row.error.message or row.error) end
-  local right = ("%s  %s  %s  %s"):format(pad(status, 16), pad(files_text(row), 18),
-    pad(row.alignment and ("align " .. safe(row.alignment)) or "", 16), seconds_text(elapsed))
+  local status = safe(row.status or "?")
+  if row.reason == "error" and row.error then status = "error: " .. error_text(row.error) end
+  local right = ("%s  %s  %s  %s"):format(pad(status, 16), pad(files_text(row), 18), pad(alignment_text(row), 16),
+    seconds_text(row.elapsed))
   local name_width = math.max(8, columns - 2 - 2 - text.width(right))
   local line = ("%s %s  %s"):format(paint(sym[2], sym[1]), pad(safe(row.name), name_width), right)
   return text.clip(line, columns)
 end
 
-local function tally(rows)
+--- The table's lines: a header, then the rows (most urgent first) cut to `max_rows` lines.
+---@param rows seekrflow.WatchManyRow[]
+function many.frame(rows, paint, columns, max_rows, elapsed)
   local moving, review, bad, ready = 0, 0, 0, 0
   for _, row in ipairs(rows) do
-    local u = urgency(row)
-    if row.reason == nil and u ~= 3 then moving = moving + 1
-    elseif u == 3 then review = review + 1
-    elseif u <= 2 or u == 4 then bad = bad + 1
-    else ready = ready + 1 end
+    local u = row.urgency
+    if u == 3 then review = review + 1
+    elseif row.reason == nil then moving = moving + 1
+    elseif u == 6 then ready = ready + 1
+    else bad = bad + 1 end
   end
-  return moving, review, bad, ready
-end
-
---- The table's lines: a header, then rows (most urgent first) cut to `max_rows`.
-function many.frame(rows, paint, columns, max_rows, elapsed_of, elapsed)
-  table.sort(rows, by_urgency)
-  local moving, review, bad, ready = tally(rows)
-  local lines = { text.clip(paint("bold", ("%d jobs: %d moving, %d need review, %d failed or stopped, %d done"):format(
-    #rows, moving, review, bad, ready)) .. "   " .. seconds_text(elapsed), columns) }
+  local lines = { text.clip(paint("bold", ("%d jobs: %d moving, %d need review, %d failed or stopped, %d done")
+    :format(#rows, moving, review, bad, ready)) .. "   " .. seconds_text(elapsed), columns) }
   local room = math.max(1, max_rows - 1)
   for i, row in ipairs(rows) do
     if i == room and #rows > room then
       lines[#lines + 1] = paint("dim", ("… %d more jobs"):format(#rows - room + 1))
       break
     end
-    lines[#lines + 1] = row_line(row, paint, columns, elapsed_of(row))
+    lines[#lines + 1] = row_line(row, paint, columns)
   end
   return lines
 end
@@ -194,10 +153,7 @@ local function terminal_view(ctx, state)
     local now = seekrflow.monotonic()
     if not force and now - view.last < 0.2 then return end
     view.last = now
-    local rows = {}
-    for _, id in ipairs(state.order) do rows[#rows + 1] = state.row(id) end
-    local lines = many.frame(rows, ctx.paint, columns, math.max(3, height - 2),
-      function(row) return state.elapsed_of(row.id) end, now - state.started)
+    local lines = many.frame(state.m:rows(), ctx.paint, columns, math.max(3, height - 2), now - state.started)
     local buffer = {}
     if view.drawn > 0 then buffer[1] = "\r" .. ESC .. "[" .. view.drawn .. "A" .. ESC .. "[J" end
     for _, line in ipairs(lines) do buffer[#buffer + 1] = line .. "\n" end
@@ -282,11 +238,8 @@ local function is_interrupt(e)
   return type(e) == "string" and e:find("interrupted!", 1, true) ~= nil
 end
 
-local function final_summary(ctx, result, state)
+local function final_summary(ctx, result, rows)
   local paint = ctx.paint
-  local rows = {}
-  for _, id in ipairs(result.order) do rows[#rows + 1] = state.row(id) end
-  table.sort(rows, by_urgency)
   ctx.print("")
   local counts = {}
   for _, row in ipairs(rows) do counts[row.reason or "?"] = (counts[row.reason or "?"] or 0) + 1 end
@@ -308,7 +261,7 @@ local function final_summary(ctx, result, state)
       if row.name ~= row.id then parts[#parts + 1] = paint("dim", safe(row.id)) end
       parts[#parts + 1] = (tostring(row.reason or "?"):gsub("_", " "))
       if row.reason == "error" and row.error then
-        parts[#parts + 1] = safe(type(row.error) == "table" and row.error.message or row.error)
+        parts[#parts + 1] = error_text(row.error)
       elseif row.status ~= row.reason and row.status ~= "?" then
         parts[#parts + 1] = "(" .. safe(row.status) .. ")"
       end
@@ -337,38 +290,15 @@ function many.watch(ctx, targets, opts)
   local iso = wall_clock()
   local f = ctx.flags
   local m
-  local state = { order = {}, started = started, names = {}, added_at = {}, ended_at = {}, errors = {} }
+  local state = { started = started, names = {} }
   function state.name_of(id)
     local _, name = m:job(id)
     return name or state.names[id] or id
   end
-  function state.elapsed_of(id)
-    return (state.ended_at[id] or seekrflow.monotonic()) - (state.added_at[id] or started)
-  end
-  state.results = {}
-  function state.row(id)
-    local d, name = m:job(id)
-    local done = state.results[id]
-    return many.row(id, name or state.names[id], d, {
-      reason = done and done.reason, error = done and done.error, polling_error = state.errors[id],
-    })
-  end
   local view
   if not f.json then view = ctx.isatty and terminal_view(ctx, state) or lines_view(ctx, state) end
   local function on_event(e)
-    local id = e.job_id
-    if e.type == "job_added" then
-      state.order[#state.order + 1] = id
-      state.added_at[id] = seekrflow.monotonic()
-      if e.job and type(e.job.name) == "string" then state.names[id] = e.job.name end
-    elseif e.type == "job_done" then
-      state.ended_at[id] = seekrflow.monotonic()
-      state.results[id] = e.result
-    elseif e.type == "poll_error" then
-      state.errors[id] = true
-    elseif e.type == "job_status" then
-      state.errors[id] = nil
-    end
+    if e.type == "job_added" and e.job and type(e.job.name) == "string" then state.names[e.job_id] = e.job.name end
     if f.json then ctx.json(json_event(e, iso, started)) else view.event(e) end
   end
   m = watch_many.new(client, targets, {
@@ -376,6 +306,7 @@ function many.watch(ctx, targets, opts)
     max_interval = opts.max_interval, concurrency = opts.concurrency, on_event = on_event,
     discover_interval = opts.discover_interval,
   })
+  state.m = m
   local ok, err = pcall(function()
     while true do
       local _, done, wait = m:step()
@@ -393,12 +324,12 @@ function many.watch(ctx, targets, opts)
   end
   local result = m:result()
   local code = many.exit_code(result)
+  local rows = m:rows()
   if f.json then
     local jobs = {}
-    for _, id in ipairs(result.order) do
-      local row = state.row(id)
-      jobs[#jobs + 1] = { job_id = id, name = row.name, reason = result.jobs[id].reason, status = row.status,
-        files_completed = row.completed, files_failed = row.failed, error = result.jobs[id].error }
+    for _, row in ipairs(rows) do
+      jobs[#jobs + 1] = { job_id = row.id, name = row.name, reason = row.reason, status = row.status,
+        files_completed = row.completed, files_failed = row.failed, error = row.error }
     end
     ctx.json({ type = "result", reason = result.reason, exit_code = code, counts = result.counts,
       jobs = setmetatable(jobs, seekrflow.array_mt), skipped = result.skipped, requests = result.requests,
@@ -406,7 +337,7 @@ function many.watch(ctx, targets, opts)
     return code
   end
   if view and ctx.isatty then view.draw(true) end
-  final_summary(ctx, result, state)
+  final_summary(ctx, result, rows)
   return code
 end
 
