@@ -28,18 +28,29 @@ HEADERS  = csrc/sf_core.h csrc/sf_compat.h
 OBJECTS  = $(SOURCES:csrc/%.c=$(BUILD)/obj/%.o)
 
 # Install dirs (LuaRocks sets these through install_variables).
-LIBDIR ?= /usr/local/lib/lua/$(LUA_ABI)
-LUADIR ?= /usr/local/share/lua/$(LUA_ABI)
-BINDIR ?= /usr/local/bin
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
+LUADIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
+BINDIR ?= $(PREFIX)/bin
+# The Debian package with lua.h for each Lua, named when the header is missing.
+LUA_NAME = $(notdir $(LUA))
+LUA_DEV_PKG = $(if $(filter luajit%,$(LUA_NAME)),libluajit-5.1-dev,$(if $(filter lua5.1 lua51,$(LUA_NAME)),liblua5.1-0-dev,lib$(LUA_NAME)-dev))
 
-.PHONY: all bench test test-all demo sim lint check-c clean install valgrind asan rock-check check-headers
+.PHONY: rock-notice all bench test test-all demo sim lint check-c clean install valgrind asan rock-check check-headers
 
-all: check-headers $(MODULE)
+all: check-headers rock-notice $(MODULE)
+
+# LuaRocks on Debian defaults to Lua 5.1: say so, and how to build for 5.4 instead.
+rock-notice:
+ifeq ($(SEEKRFLOW_ROCK)$(LUA_ABI),15.1)
+	@echo "Note: building seekrflow for Lua 5.1 (LuaRocks' default here). For Lua 5.4:"
+	@echo "  luarocks --lua-version=5.4 make rockspec/seekrflow-scm-1.rockspec"
+endif
 
 # A missing header is the most common build failure: say what to install.
 check-headers:
 	@test -f "$(LUA_INCDIR)/lua.h" || { echo "lua.h for $(LUA) not found (LUA_INCDIR=$(LUA_INCDIR))."; \
-	  echo "Install its headers: apt-get install liblua5.4-dev (lua5.1: liblua5.1-0-dev, luajit: libluajit-5.1-dev),"; \
+	  echo "Install its headers: apt-get install $(LUA_DEV_PKG),"; \
 	  echo "or pass LUA_INCDIR=/path/to/lua/include."; exit 1; }
 	@echo '#include <curl/curl.h>' | $(CC) $(CURL_CFLAGS) -E - >/dev/null 2>&1 || { \
 	  echo "curl/curl.h not found: install libcurl's headers (apt-get install libcurl4-openssl-dev),"; \
@@ -88,12 +99,28 @@ asan:
 	  SEEKRFLOW_WRAP="env LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=1:exitcode=98 LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp:print_suppressions=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1" \
 	  sh tools/run-specs
 
-install: $(MODULE)
-	mkdir -p $(DESTDIR)$(LIBDIR)/seekrflow $(DESTDIR)$(LUADIR)/seekrflow/sim $(DESTDIR)$(LUADIR)/seekrflow/cli
+# Shell completions, written by the command's own parser (lua-argparse).
+COMPLETIONS = $(BUILD)/completions/seekrflow.bash $(BUILD)/completions/_seekrflow $(BUILD)/completions/seekrflow.fish
+$(BUILD)/completions/seekrflow.bash: SHELL_NAME = bash
+$(BUILD)/completions/_seekrflow: SHELL_NAME = zsh
+$(BUILD)/completions/seekrflow.fish: SHELL_NAME = fish
+$(COMPLETIONS): $(MODULE) $(wildcard lua/seekrflow/cli/*.lua)
+	@mkdir -p $(dir $@)
+	LUA_CPATH="$(BUILD)/?.so;;" $(LUA) bin/seekrflow completion $(SHELL_NAME) > $@.tmp && mv $@.tmp $@
+
+# Every module under lua/ (the Neovim plugin's included: no folder list to fall behind),
+# the core, both commands and the completions.
+install: $(MODULE) $(COMPLETIONS)
+	mkdir -p $(DESTDIR)$(LIBDIR)/seekrflow $(DESTDIR)$(BINDIR)
 	cp $(MODULE) $(DESTDIR)$(LIBDIR)/seekrflow/core.so
-	cp lua/seekrflow/*.lua $(DESTDIR)$(LUADIR)/seekrflow/
-	cp lua/seekrflow/sim/*.lua $(DESTDIR)$(LUADIR)/seekrflow/sim/
-	cp lua/seekrflow/cli/*.lua $(DESTDIR)$(LUADIR)/seekrflow/cli/
+	cd lua && find . -name '*.lua' | while read -r f; do \
+	  mkdir -p "$(DESTDIR)$(LUADIR)/$$(dirname "$$f")" && cp "$$f" "$(DESTDIR)$(LUADIR)/$$f" || exit 1; done
+	cp bin/seekrflow bin/seekrflow-sim $(DESTDIR)$(BINDIR)/
+	mkdir -p $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	cp $(BUILD)/completions/seekrflow.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/seekrflow
+	cp $(BUILD)/completions/_seekrflow $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_seekrflow
+	cp $(BUILD)/completions/seekrflow.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/seekrflow.fish
 
 # Installs the rock into a scratch tree and uses it from another directory.
 rock-check:

@@ -16,6 +16,8 @@ description = {
 dependencies = {
   "lua >= 5.1, < 5.5",
   "lua-cjson >= 2.1",
+  "argparse >= 0.6", -- the seekrflow and seekrflow-sim command lines
+  "dkjson >= 2.5", -- the simulator's JSON
   "luasocket >= 3.0", -- only the simulator needs it
 }
 external_dependencies = {
@@ -30,10 +32,15 @@ build = {
     LUA = "$(LUA)",
     CURL_CFLAGS = "-I$(CURL_INCDIR)",
     CURL_LIBS = "-L$(CURL_LIBDIR) -lcurl",
+    SEEKRFLOW_ROCK = "1", -- the build says which Lua LuaRocks chose
   },
+  -- `make install` copies every module under lua/ (so the rock can never miss a folder)
+  -- and writes the shell completions under the rock's own share/ folder.
   install_variables = {
+    PREFIX = "$(PREFIX)",
     LIBDIR = "$(LIBDIR)",
     LUADIR = "$(LUADIR)",
+    BINDIR = "$(PREFIX)/bin",
     LUA = "$(LUA)",
   },
   install = {

@@ -22,14 +22,15 @@ local function run(argv, opts)
     err = function(s) err[#err + 1] = s end,
     isatty = opts.isatty or false,
     columns = opts.columns or 100,
+    env = opts.env,
   })
   return code, table.concat(out), table.concat(err)
 end
 
 --- Runs bin/seekrflow as a process; returns exit code and output.
-local function shell(args_line)
-  local cmd = ("cd %q && SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key %s bin/seekrflow %s 2>&1; echo \"exit:$?\"")
-    :format(ROOT, sim.base_url, LUA, args_line)
+local function shell(args_line, redirect)
+  local cmd = ("cd %q && SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key %s bin/seekrflow %s %s; echo \"exit:$?\"")
+    :format(ROOT, sim.base_url, LUA, args_line, redirect or "2>&1")
   local p = assert(io.popen(cmd))
   local text = p:read("*a")
   p:close()
@@ -60,7 +61,7 @@ describe("seekrflow command", function()
   it("prints help and exits 0; no command is a usage error", function()
     local code, out = run({ "--help" }, { no_auth = true })
     assert.equal(0, code)
-    assert.matches("watch JOB", out)
+    assert.matches("\n   watch ", out)
     assert.matches("Exit codes", out)
     code = run({}, { no_auth = true })
     assert.equal(2, code)
@@ -76,10 +77,10 @@ describe("seekrflow command", function()
     assert.equal(2, (run({ "frobnicate" })))
     local code, _, err = run({ "list", "--limit" })
     assert.equal(2, code)
-    assert.matches("needs a value", err)
+    assert.matches("'%-%-limit' requires an argument", err)
     code, _, err = run({ "show" })
     assert.equal(2, code)
-    assert.matches("missing JOB", err)
+    assert.matches("missing argument 'job'", err)
     assert.equal(2, (run({ "list", "--colour" })))
     code, _, err = run({ "show", "bad/id" })
     assert.equal(2, code)
@@ -117,6 +118,8 @@ describe("seekrflow command", function()
     assert.equal(0, code)
     assert.matches("^updated " .. id:gsub("%-", "%%-"), out)
     code, out = run({ "show", id, "--json" })
+    assert.equal(0, code) -- informational: exit 0 whatever the state
+    code = run({ "show", id, "--exit-status" })
     assert.equal(3, code) -- no files yet: needs review
     assert.equal("Be brief.", seekrflow.json_decode(out).system_prompt)
     assert.equal(0, (run({ "delete", id })))
@@ -131,9 +134,10 @@ describe("seekrflow command", function()
     local id = out:match("(dj%-%S+)")
     code, out = run({ "upload", good, bad })
     assert.equal(0, code)
-    local ids = {}
-    for file_id in out:gmatch("(file%-%S+)\t") do ids[#ids + 1] = file_id end
+    local ids = lines_of(out) -- ids only, one per line, ready for add-files
     assert.equal(2, #ids)
+    assert.matches("^file%-%S+$", ids[1])
+    assert.matches("^file%-%S+$", ids[2])
     code = run({ "add-files", id, ids[1], ids[2] })
     assert.equal(0, code)
     local client = sim.client()
@@ -278,7 +282,7 @@ describe("seekrflow command", function()
       local code, out = run({ "cancel", id })
       assert.equal(0, code)
       assert.matches("^cancelled " .. id:gsub("%-", "%%-"), out)
-      code, out = run({ "show", id, "--json" })
+      code, out = run({ "show", id, "--json", "--exit-status" })
       assert.equal(5, code) -- cancelled
       assert.equal("cancelled", seekrflow.json_decode(out).status)
     end)
@@ -352,6 +356,262 @@ describe("seekrflow watch on a real terminal", function()
       assert.equal(1, headers, "the frame was scrolled, not redrawn:\n" .. screen)
       assert.matches("^" .. id:gsub("%-", "%%-"), screen) -- still at the top of the screen
       assert.matches("status file_processing", screen)
+    end
+  end)
+end)
+
+describe("seekrflow command line", function()
+  local dir
+
+  before_each(function()
+    sim.reset()
+    dir = temp_dir()
+  end)
+
+  after_each(function() util.remove_dir(dir) end)
+
+  local function job_with(files, fields)
+    local client = sim.client()
+    local id, ids = sim.job_with_files(client, files, fields)
+    client:close()
+    return id, ids
+  end
+
+  it("takes global flags before or after the command, and short flags", function()
+    local id = job_with({}, { name = "flags" })
+    local code, out = run({ "--json", "list" })
+    assert.equal(0, code)
+    assert.equal(id, seekrflow.json_decode(out)[1].id)
+    code, out = run({ "list", "-j", "-l", "1" })
+    assert.equal(0, code)
+    assert.equal(1, #seekrflow.json_decode(out))
+    code, out = run({ "show", id, "--no-color", "--json" })
+    assert.equal(0, code)
+    assert.equal("flags", seekrflow.json_decode(out).name)
+  end)
+
+  it("suggests the command or flag that was meant", function()
+    local code, _, err = run({ "lsit" }, { no_auth = true })
+    assert.equal(2, code)
+    assert.matches("Did you mean 'list'", err)
+    code, _, err = run({ "list", "--limt", "3" })
+    assert.equal(2, code)
+    assert.matches("Did you mean '%-%-limit'", err)
+  end)
+
+  it("has a version command, help for each command, and completions for three shells", function()
+    local code, out = run({ "version" }, { no_auth = true })
+    assert.equal(0, code)
+    assert.matches("^seekrflow %d", out)
+    code, out = run({ "-V" }, { no_auth = true })
+    assert.equal(0, code)
+    assert.matches("^seekrflow %d", out)
+    code, out = run({ "help", "watch" }, { no_auth = true })
+    assert.equal(0, code)
+    assert.matches("Usage: seekrflow watch", out)
+    code, out = run({ "completion", "bash" }, { no_auth = true })
+    assert.equal(0, code)
+    assert.matches("complete %-F", out)
+    assert.matches("add%-files", out)
+    code, out = run({ "completion", "zsh" }, { no_auth = true })
+    assert.equal(0, code)
+    assert.matches("#compdef seekrflow", out)
+    code, out = run({ "completion", "fish" }, { no_auth = true })
+    assert.equal(0, code)
+    assert.matches("complete %-c seekrflow", out)
+  end)
+
+  it("takes durations wherever a time is taken, and --timeout is the watch deadline", function()
+    local values = require "seekrflow.cli.values"
+    assert.equal(90, values.seconds("90"))
+    assert.equal(90, values.seconds("90s"))
+    assert.equal(900, values.seconds("15m"))
+    assert.equal(3600, values.seconds("1h"))
+    assert.equal(5400, values.seconds("1h30m"))
+    assert.equal(0.25, values.seconds("250ms"))
+    for _, bad in ipairs({ "0", "0s", "-1", "1y", "", "m", "1e999", "nan" }) do
+      assert.is_nil(values.seconds(bad), bad)
+    end
+    local id = job_with({ { "a.pdf", "%PDF-1.7 a" } }, { system_prompt = "p" })
+    sim.config { time_scale = 0 } -- nothing moves: only the deadline ends the watch
+    local started = seekrflow.monotonic()
+    local code, out = run({ "watch", id, "--interval", "50ms", "--timeout", "0.5s" })
+    sim.config { time_scale = 200 }
+    assert.equal(6, code)
+    assert.matches("time limit", out)
+    assert.is_true(seekrflow.monotonic() - started < 5, "--timeout did not bound the watch")
+    local err = select(3, run({ "watch", id, "--timeout", "soon" }))
+    code = run({ "watch", id, "--timeout", "soon" })
+    assert.equal(2, code)
+    assert.matches("%-%-timeout", err)
+  end)
+
+  it("speaks in flags on usage errors, without an unrelated API key hint (issue 7 item 17)", function()
+    for _, argv in ipairs({ { "list", "--request-timeout", "0" }, { "list", "--base-url", "ftp://x" },
+      { "list", "--team", "a b" }, { "watch", "dj-1", "--timeout", "0" } }) do
+      argv[#argv + 1] = "--api-key=sim-key"
+      local code, _, err = run(argv, { no_auth = true })
+      local line = table.concat(argv, " ")
+      assert.equal(2, code, line .. ": " .. err)
+      assert.is_nil(err:find("SEEKR_API_KEY", 1, true), line .. " ends with the API key hint: " .. err)
+      assert.is_nil(err:find("base_url", 1, true), line .. ": " .. err)
+      assert.is_nil(err:find("team_id", 1, true), line .. ": " .. err)
+      assert.matches("%-%-", err)
+    end
+    local code, _, err = run({ "list" }, { no_auth = true })
+    assert.equal(4, code) -- no key at all: the hint is the point
+    assert.matches("SEEKR_API_KEY", err)
+    assert.is_nil(err:find("seekrflow.new", 1, true))
+  end)
+
+  it("refuses file names as file ids, and uploads every --upload path (issue 7 item 5)", function()
+    local id = job_with({}, { system_prompt = "p" })
+    local a = write_file(dir, "a.pdf", "%PDF-1.7 a")
+    local b = write_file(dir, "b.pdf", "%PDF-1.7 b")
+    local c = write_file(dir, "c.pdf", "%PDF-1.7 c")
+    sim.control("DELETE", "/_sim/requests")
+    local code, _, err = run({ "add-files", id, a })
+    assert.equal(2, code)
+    assert.matches("is a file on disk", err)
+    assert.matches("%-%-upload", err)
+    code, _, err = run({ "add-files", id, "report.pdf" })
+    assert.equal(2, code)
+    assert.matches("does not look like a file id", err)
+    assert.equal(0, #sim.requests_for("POST /v1/flow/data-jobs/{id}/add-files"))
+    code = run({ "add-files", id, "--upload", a, b, c })
+    assert.equal(0, code)
+    local client = sim.client()
+    local detail = client.data_jobs:retrieve(id)
+    client:close()
+    assert.equal(3, #detail.files)
+    local adds = sim.requests_for("POST /v1/flow/data-jobs/{id}/add-files")
+    assert.equal(1, #adds)
+    assert.equal(3, #seekrflow.json_decode(adds[1].body).file_ids)
+  end)
+
+  it("makes server text harmless on the terminal; --json stays exact (issue 7 item 15)", function()
+    local hostile = ESC .. "]0;PWNED" .. string.char(7) .. ESC .. "[2J" .. ESC .. "[32mALL GOOD"
+    local id = job_with({ { "x" .. hostile .. ".pdf", "%PDF-1.7 x" } }, { name = "job" .. hostile })
+    local client = sim.client()
+    sim.settled(client, id)
+    client:close()
+    for _, argv in ipairs({ { "list" }, { "show", id }, { "files", id }, { "timeline", id }, { "failures", id },
+      { "watch", id, "--interval", "50ms" } }) do
+      for _, tty in ipairs({ false, true }) do
+        local _, out = run(argv, { isatty = tty })
+        local plain = out:gsub(ESC .. "%[[%d;]*m", "") -- our own colours
+        assert.is_nil(plain:find(ESC, 1, true), table.concat(argv, " ") .. " printed a raw escape: " .. plain)
+        assert.is_nil(plain:find(string.char(7), 1, true))
+      end
+    end
+    local _, out = run({ "show", id, "--json" })
+    assert.equal("job" .. hostile, seekrflow.json_decode(out).name)
+  end)
+
+  it("fails when standard output cannot be written (issue 7 item 16)", function()
+    job_with({}, {})
+    local code = shell("list --json", "> /dev/full 2>&1")
+    assert.is_not.equal(0, code)
+    local out
+    code, out = shell("list", "2>&1 > /dev/full")
+    assert.is_not.equal(0, code)
+    assert.matches("cannot write", out)
+  end)
+
+  it("prints upload ids one per line in a pipe, a table on a terminal", function()
+    local a = write_file(dir, "a.pdf", "%PDF-1.7 a")
+    local code, out = run({ "upload", a })
+    assert.equal(0, code)
+    assert.matches("^file%-[%w%-]+\n$", out)
+    code, out = run({ "upload", a, "--table" })
+    assert.equal(0, code)
+    assert.matches("FILE ID", out)
+    assert.matches("a%.pdf", out)
+    code, out = run({ "upload", a }, { isatty = true })
+    assert.equal(0, code)
+    assert.matches("FILE ID", out)
+  end)
+
+  it("creates, uploads, attaches and watches in one line; add-files --wait; start --watch", function()
+    local a = write_file(dir, "a.pdf", "%PDF-1.7 a")
+    local code, out = run({ "create", "-n", "one line", "--type", "principle_files", "--system-prompt", "p",
+      "--upload", a, "--watch", "--interval", "50ms", "--timeout", "30s" })
+    assert.equal(0, code, out)
+    local id = out:match("created (dj%-%S+)")
+    assert.is_string(id)
+    assert.matches("✓ ready_to_start", out)
+    local b = write_file(dir, "b.pdf", "%PDF-1.7 b")
+    code, out = run({ "add-files", id, "-u", b, "--wait", "--timeout", "30s" })
+    assert.equal(0, code, out)
+    assert.matches("✓ ready_to_start", out)
+    code, out = run({ "start", id, "--watch", "--timeout", "1m" })
+    assert.equal(0, code, out)
+    assert.matches("✓ completed", out)
+  end)
+
+  it("gives JSON events with ISO-8601 times, elapsed seconds, the job id and the failures", function()
+    local id = job_with({ { "a.pdf", "%PDF-1.7 a" }, { "empty.docx", "" } }, { system_prompt = "p" })
+    local code, out = run({ "watch", id, "--json", "--interval", "50ms" })
+    assert.equal(3, code)
+    local events = {}
+    for _, line in ipairs(lines_of(out)) do events[#events + 1] = seekrflow.json_decode(line) end
+    for _, e in ipairs(events) do
+      assert.equal(id, e.job_id)
+      assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ$", e.time)
+      assert.is_number(e.elapsed)
+    end
+    local result = events[#events]
+    assert.equal("result", result.type)
+    assert.equal("needs_review", result.reason)
+    assert.equal(3, result.exit_code)
+    assert.equal(1, #result.failures)
+    assert.equal("empty.docx", result.failures[1].filename)
+  end)
+
+  it("annotates failures for GitHub Actions and writes the step summary", function()
+    local id = job_with({ { "a.pdf", "%PDF-1.7 a" }, { "empty.docx", "" } }, { system_prompt = "p" })
+    local step_summary = dir .. "/summary.md"
+    local env = { GITHUB_ACTIONS = "true", GITHUB_STEP_SUMMARY = step_summary }
+    local code, out = run({ "watch", id, "--interval", "50ms" }, { env = function(name) return env[name] end })
+    assert.equal(3, code)
+    assert.matches("::error title=empty%.docx failed in " .. id:gsub("%-", "%%-") .. "::empty%.docx: ", out)
+    local f = assert(io.open(step_summary, "rb"))
+    local md = f:read("*a")
+    f:close()
+    assert.matches("| empty%.docx | `file%-", md)
+    assert.matches("needs_review", md)
+    -- elsewhere, nothing of the kind
+    code, out = run({ "failures", id }, { env = function() return nil end })
+    assert.equal(3, code)
+    assert.is_nil(out:find("::error", 1, true))
+  end)
+
+  it("says when there is nothing to retry or remove, and what it removed", function()
+    local id = job_with({ { "a.pdf", "%PDF-1.7 a" }, { "empty.docx", "" } }, { system_prompt = "p" })
+    local client = sim.client()
+    sim.settled(client, id)
+    client:close()
+    sim.control("DELETE", "/_sim/requests")
+    local code, out = run({ "add-files", id, "--retry-failed" })
+    assert.equal(0, code)
+    assert.matches("nothing to retry", out)
+    assert.equal(0, #sim.requests_for("POST /v1/flow/data-jobs/{id}/add-files"))
+    code, out = run({ "remove-files", id, "--failed" })
+    assert.equal(0, code)
+    assert.matches("removed 1 failed file from " .. id:gsub("%-", "%%-") .. ": empty%.docx %(file%-", out)
+    code, out = run({ "remove-files", id, "--failed" })
+    assert.equal(0, code)
+    assert.matches("nothing to remove", out)
+  end)
+
+  it("names the right headers package for each Lua", function()
+    for _, package in ipairs({ "lua5.3", "lua5.1", "luajit" }) do
+      local p = io.popen(("cd %q && make -s LUA=%s LUA_INCDIR=/nonexistent check-headers 2>&1"):format(ROOT, package))
+      local text = p:read("*a")
+      p:close()
+      local want = ({ ["lua5.3"] = "liblua5.3%-dev", ["lua5.1"] = "liblua5.1%-0%-dev",
+        luajit = "libluajit%-5.1%-dev" })[package]
+      assert.matches("apt%-get install " .. want, text)
     end
   end)
 end)

@@ -1,11 +1,14 @@
---- The subcommands of `seekrflow`. Each takes a context (flags, positionals,
---- output functions, a lazily made client) and returns an exit code.
+--- The subcommands of `seekrflow`. Each declares its flags and arguments for lua-argparse
+--- (`build`) and runs with a context (parsed flags, output functions, a lazily made client),
+--- returning an exit code.
 local seekrflow = require "seekrflow"
 local core = require "seekrflow.core"
 local render = require "seekrflow.cli.render"
 local live = require "seekrflow.cli.live"
+local values = require "seekrflow.cli.values"
+local ci = require "seekrflow.cli.ci"
 
-local commands = { list = {} }
+local commands = { list = {}, ordered = {} }
 
 local EXIT = {
   ok = 0, error = 1, usage = 2, needs_review = 3, auth = 4, failed = 5, timed_out = 6, interrupted = 130,
@@ -18,34 +21,64 @@ local WATCH_EXIT = {
   timed_out = EXIT.timed_out, interrupted = EXIT.interrupted, error = EXIT.error,
 }
 
+local safe = render.safe
+
 --- A usage error raised inside a command, turned into exit code 2.
 local function usage_error(message)
   error({ usage_error = message }, 0)
 end
 
-function commands.context(flags, positionals, io_)
-  local ctx = { flags = flags, positionals = positionals, write = io_.write, err = io_.err, name = io_.name }
+--- Standard output as a function that fails loudly: a full disk or a closed file is an
+--- error (exit 1), never output silently lost. A closed pipe ends quietly.
+function commands.stdout_writer()
+  return function(s)
+    local ok, err = io.stdout:write(s)
+    if not ok then error({ write_error = tostring(err) }, 0) end
+  end
+end
+
+function commands.context(flags, io_)
+  local ctx = { flags = flags, write = io_.write, err = io_.err, name = io_.name, given = io_.given or {},
+    parser = io_.parser }
   local isatty = io_.isatty
   if isatty == nil then isatty = core.isatty(1) end
   ctx.isatty = isatty
   ctx.columns = io_.columns or (isatty and core.terminal_size(1)) or 100
-  ctx.color = isatty and not flags["no-color"] and (os.getenv("NO_COLOR") or "") == "" and not flags.json
+  ctx.getenv = io_.env or os.getenv
+  ctx.color = isatty and not flags.no_color and (ctx.getenv("NO_COLOR") or "") == "" and not flags.json
   ctx.paint = render.painter(ctx.color)
   function ctx.print(line) ctx.write((line or "") .. "\n") end
   function ctx.json(value) ctx.write(seekrflow.json_encode(value) .. "\n") end
   function ctx.client()
     if not ctx._client then
       local opts = {}
-      if flags["api-key"] then opts.api_key = flags["api-key"] end
-      if flags["base-url"] then opts.base_url = flags["base-url"] end
+      if flags.api_key then opts.api_key = flags.api_key end
+      if flags.base_url then opts.base_url = flags.base_url end
       if flags.team then opts.team_id = flags.team end
-      if flags.timeout then opts.timeout = flags.timeout end
+      if flags.request_timeout then opts.timeout = flags.request_timeout end
       if flags.debug then opts.debug = true end
       ctx._client = seekrflow.new(opts)
     end
     return ctx._client
   end
   return ctx
+end
+
+-- A configuration error caused by a flag is a usage error; the hint about the key only
+-- follows errors about the key.
+local function about_key(e)
+  local message = tostring(e.message or "")
+  return e.class == "unauthorized" or message:find("api_key", 1, true) ~= nil
+    or message:find("API key", 1, true) ~= nil
+end
+
+local function from_flag(ctx, e)
+  local message = tostring(e.message or "")
+  for word, flag in pairs({ base_url = "--base-url", team_id = "--team", api_key = "--api-key",
+    timeout = "--request-timeout" }) do
+    if message:find(word, 1, true) and ctx.given[flag] then return true end
+  end
+  return false
 end
 
 --- Runs a command, mapping errors to messages and exit codes.
@@ -58,8 +91,13 @@ function commands.run(command, ctx)
   if ctx._client then ctx._client:close() end
   if ok then return result or EXIT.ok end
   local e = result
+  if e.write_error then
+    if e.write_error:find("Broken pipe", 1, true) then return EXIT.ok end
+    ctx.err(("seekrflow: cannot write the output: %s\n"):format(e.write_error))
+    return EXIT.error
+  end
   if e.usage_error then
-    ctx.err(("seekrflow %s: %s\n\n%s"):format(ctx.name, e.usage_error, command.usage))
+    ctx.err(("seekrflow %s: %s\n\n%s\n"):format(ctx.name, e.usage_error, command.parser:get_usage()))
     return EXIT.usage
   end
   if e.interrupted then
@@ -70,58 +108,73 @@ function commands.run(command, ctx)
     ctx.err("seekrflow: internal error, please report it:\n" .. e.internal .. "\n")
     return EXIT.error
   end
+  local usage = e.kind == "invalid_argument" or (e.kind == "config" and from_flag(ctx, e))
   if ctx.flags.json then
     local fields = {}
     for k, v in pairs(e) do fields[k] = v end
+    fields.message = values.in_flags(tostring(e.message or ""), ctx.given)
     ctx.err(seekrflow.json_encode({ error = fields }) .. "\n")
   else
-    ctx.err(tostring(e) .. "\n")
-    if e.kind == "config" or e.class == "unauthorized" then
+    local text = tostring(e)
+    if e.kind == "config" or e.kind == "invalid_argument" then
+      text = "seekrflow " .. ctx.name .. ": " .. values.in_flags(tostring(e.message or text), ctx.given)
+    end
+    ctx.err(safe(text) .. "\n")
+    if (e.kind == "config" or e.class == "unauthorized") and about_key(e) then
       ctx.err("Set SEEKR_API_KEY (or pass --api-key) to a valid SeekrFlow API key.\n")
     end
   end
+  if usage then return EXIT.usage end
   if e.kind == "config" or e.class == "unauthorized" or e.class == "forbidden" then return EXIT.auth end
-  if e.kind == "invalid_argument" then return EXIT.usage end
   return EXIT.error
 end
 
-local function need(ctx, n, what)
-  if #ctx.positionals < n then usage_error("missing " .. what) end
-  return ctx.positionals[n]
-end
-
-local function no_extra(ctx, n)
-  if #ctx.positionals > n then usage_error(("unexpected argument %q"):format(ctx.positionals[n + 1])) end
-end
+local uploads = require "seekrflow.cli.uploads"
+uploads.setup { usage_error = usage_error }
 
 local function define(name, def)
+  def.name = name
   commands.list[name] = def
+  commands.ordered[#commands.ordered + 1] = def
+end
+
+local function job_argument(cmd)
+  cmd:argument("job", "A data job id (dj-…)."):argname("JOB")
+end
+
+local function timeout_option(cmd, what)
+  cmd:option("-t --timeout", ("Give up waiting %s after this long (exit 6)."):format(what))
+    :argname("DURATION"):convert(values.duration("--timeout"))
+end
+
+local function table_width(ctx)
+  return ctx.isatty and ctx.columns or nil
 end
 
 -- ---- list ----
 
 define("list", {
-  usage = [[
-Usage: seekrflow list [--type TYPE] [--sort FIELD] [--order asc|desc] [--limit N] [--offset N] [--all]
-
-List data jobs, newest first.
-  --type    principle_files, context_grounded_files or context_grounded_vector_db
-  --sort    name, created_at (default) or job_type
-  --order   asc or desc (default)
-  --limit   1-100 (default 25); with --all, the page size
-  --all     every job, page after page
-]],
-  flags = { type = { kind = "string" }, sort = { kind = "string" }, order = { kind = "string" },
-            limit = { kind = "number" }, offset = { kind = "number" }, all = { kind = "boolean" } },
+  summary = "List data jobs.",
+  description = "List data jobs, newest first.",
+  build = function(cmd)
+    cmd:option("--type", "Only jobs of this type."):argname("TYPE")
+      :choices({ "principle_files", "context_grounded_files", "context_grounded_vector_db" })
+    cmd:option("--sort", "Sort by name, created_at (default) or job_type."):argname("FIELD")
+      :choices({ "name", "created_at", "job_type" })
+    cmd:option("--order", "asc or desc (default)."):choices({ "asc", "desc" })
+    cmd:option("-l --limit", "1-100 (default 25); with --all, the page size."):argname("N")
+      :convert(values.integer("--limit", 1, 100))
+    cmd:option("--offset", "Skip this many jobs."):argname("N"):convert(values.integer("--offset", 0))
+    cmd:flag("-a --all", "Every job, page after page.")
+  end,
   run = function(ctx)
-    no_extra(ctx, 0)
     local f = ctx.flags
     local params = { job_type = f.type, sort_by = f.sort, sort_order = f.order, limit = f.limit, offset = f.offset }
     local jobs = {}
     if f.all then
       for job in ctx.client().data_jobs:iter(params) do jobs[#jobs + 1] = job end
     else
-      jobs = ctx.client().data_jobs:list(params).data
+      jobs = ctx.client().data_jobs:list(params).data or {}
     end
     if f.json then
       ctx.json(setmetatable(jobs, seekrflow.array_mt))
@@ -133,9 +186,10 @@ List data jobs, newest first.
     end
     local rows = {}
     for _, job in ipairs(jobs) do
-      rows[#rows + 1] = { job.id, job.status, job.job_type, job.created_at and job.created_at:sub(1, 19), job.name }
+      rows[#rows + 1] = { safe(job.id), safe(job.status), safe(job.job_type),
+        type(job.created_at) == "string" and safe(job.created_at:sub(1, 19)) or nil, safe(job.name) }
     end
-    render.table(ctx.print, { "ID", "STATUS", "TYPE", "CREATED", "NAME" }, rows, ctx.isatty and ctx.columns or nil)
+    render.table(ctx.print, { "ID", "STATUS", "TYPE", "CREATED", "NAME" }, rows, table_width(ctx))
     return EXIT.ok
   end,
 })
@@ -150,229 +204,148 @@ local function status_exit(detail)
 end
 
 define("show", {
-  usage = [[
-Usage: seekrflow show JOB
-
-A job's status, files, ingestion and alignment. Exits 3 when it needs review,
-5 when its alignment failed or was cancelled.
-]],
+  summary = "A job's status, files and alignment.",
+  description = "A job's status, files, ingestion and alignment. Exits 0 whatever the job's state; "
+    .. "with --exit-status, 3 when it needs review and 5 when its alignment failed or was cancelled.",
+  build = function(cmd)
+    job_argument(cmd)
+    cmd:flag("--exit-status", "Exit 3 on needs_review, 5 on failed or cancelled alignment.")
+  end,
   run = function(ctx)
-    local id = need(ctx, 1, "JOB (a data job id)")
-    no_extra(ctx, 1)
-    local detail = ctx.client().data_jobs:retrieve(id)
+    local detail = ctx.client().data_jobs:retrieve(ctx.flags.job)
+    local code = ctx.flags.exit_status and status_exit(detail) or EXIT.ok
     if ctx.flags.json then
       ctx.json(detail)
-      return status_exit(detail)
+      return code
     end
     local lines = live.frame(detail, { elapsed = 0 }, ctx.paint)
     -- "elapsed" means nothing for a snapshot: show when it was created instead
-    lines[2] = lines[2]:gsub("   elapsed %S+$", "   created " .. tostring(detail.created_at))
+    lines[2] = lines[2]:gsub("   elapsed %S+$", function() return "   created " .. safe(detail.created_at) end)
     for _, line in ipairs(lines) do ctx.print(line) end
-    ctx.print(("  type %s%s"):format(detail.job_type,
+    ctx.print(("  type %s%s"):format(safe(detail.job_type),
       detail.system_prompt and "" or ctx.paint("yellow", "   (no system prompt)")))
-    return status_exit(detail)
+    return code
   end,
 })
 
 --- A command that prints one list inside a job's detail as a table.
 local function define_detail_list(name, def)
   define(name, {
-    usage = def.usage,
+    summary = def.summary,
+    description = def.description,
+    build = job_argument,
     run = function(ctx)
-      local id = need(ctx, 1, "JOB (a data job id)")
-      no_extra(ctx, 1)
-      local detail = ctx.client().data_jobs:retrieve(id)
+      local detail = ctx.client().data_jobs:retrieve(ctx.flags.job)
       if ctx.flags.json then
         ctx.json(detail[def.field] or setmetatable({}, seekrflow.array_mt))
         return EXIT.ok
       end
       local rows = {}
-      for item in detail[def.each](detail) do rows[#rows + 1] = def.row(item) end
+      for a, b in def.each(detail) do
+        local row = def.row(a, b)
+        for c = 1, #def.headers do row[c] = row[c] ~= nil and safe(row[c]) or nil end
+        rows[#rows + 1] = row
+      end
       if #rows == 0 then
         ctx.print(def.empty)
         return EXIT.ok
       end
-      render.table(ctx.print, def.headers, rows, ctx.isatty and ctx.columns or nil)
+      render.table(ctx.print, def.headers, rows, table_width(ctx))
       return EXIT.ok
     end,
   })
 end
 
+local detail_fns = require "seekrflow.detail"
+
 define_detail_list("files", {
-  usage = "Usage: seekrflow files JOB\n\nThe files attached to a job, with their ingestion status.\n",
-  field = "files", each = "each_file", empty = "no files attached",
+  summary = "The files attached to a job.",
+  description = "The files attached to a job, with their ingestion status.",
+  field = "files", each = detail_fns.each_file, empty = "no files attached",
   headers = { "FILE ID", "NAME", "TYPE", "STATUS", "SIZE", "FIX" },
-  row = function(file)
-    return { file.file_id, file.name, file.type, file.status or (file.record_id == nil and "ready"),
-      render.bytes(file.bytes), file.suggested_fix }
+  row = function(file, record)
+    local status = record and record.status or file.status or (file.record_id == nil and "ready") or nil
+    return { file.file_id, file.name, file.type, status, render.bytes(file.bytes),
+      record and record.suggested_fix or file.suggested_fix }
   end,
 })
 
 define_detail_list("timeline", {
-  usage = "Usage: seekrflow timeline JOB\n\nA job's timeline events, oldest first.\n",
-  field = "timeline", each = "each_event", empty = "no events",
+  summary = "A job's timeline events.",
+  description = "A job's timeline events, oldest first.",
+  field = "timeline", each = detail_fns.each_event, empty = "no events",
   headers = { "TIME", "EVENT", "MESSAGE" },
   row = function(event)
-    return { event.timestamp and event.timestamp:sub(1, 19), event.event_type, event.message }
+    return { type(event.timestamp) == "string" and event.timestamp:sub(1, 19) or nil, event.event_type,
+      event.message }
   end,
 })
 
 -- ---- failures ----
 
 define("failures", {
-  usage = [[
-Usage: seekrflow failures JOB
-
-Only what failed: one line of cause and fix per file, grouped by cause, what
-blocks alignment, and what to do next. Exits 0 when nothing failed and the job
-is not blocked, 3 when it needs review.
-]],
+  summary = "What failed, why, and how to fix it.",
+  description = "Only what failed: one line of cause and fix per file, grouped by cause, what blocks "
+    .. "alignment, and what to do next. Exits 0 when nothing failed and the job is not blocked, 3 when it "
+    .. "needs review.",
+  build = job_argument,
   run = function(ctx)
     local summary = require "seekrflow.summary"
-    local id = need(ctx, 1, "JOB (a data job id)")
-    no_extra(ctx, 1)
-    local detail = ctx.client().data_jobs:retrieve(id)
+    local detail = ctx.client().data_jobs:retrieve(ctx.flags.job)
     local s = summary.of(detail)
     if ctx.flags.json then
       ctx.json(s)
     else
-      ctx.write(summary.render(s, { color = ctx.color, width = ctx.isatty and ctx.columns or nil }))
+      ctx.write(summary.render(s, { color = ctx.color, width = table_width(ctx) }))
     end
+    ci.report(ctx, s)
     return (#s.failed > 0 or detail.status == "needs_review") and EXIT.needs_review or status_exit(detail)
   end,
 })
 
 -- ---- watch ----
 
+local UNTIL_HELP = "Stop at these statuses, comma-separated (default: ready_to_start, needs_review, "
+  .. "completed, failed, cancelled, stopped)."
+
+local function watch_options(cmd)
+  cmd:option("--until", UNTIL_HELP):argname("STATUS,…"):convert(function(text)
+    local list = {}
+    for part in text:gmatch("[^,%s]+") do list[#list + 1] = part end
+    if #list == 0 then return nil, "give at least one status" end
+    return list
+  end)
+  cmd:option("--interval", "First poll interval (default 1s); it backs off while nothing changes.")
+    :argname("DURATION"):convert(values.duration("--interval"))
+  cmd:option("--max-interval", "Longest poll interval (default 10s)."):argname("DURATION")
+    :convert(values.duration("--max-interval"))
+end
+
+local follow = require("seekrflow.cli.follow")
+follow.setup { EXIT = EXIT, WATCH_EXIT = WATCH_EXIT }
+
+--- The watch's options from the flags of any command that follows a job.
+local function follow_options(f)
+  return { until_statuses = f["until"], timeout = f.timeout or f.timeout_after, min_interval = f.interval,
+    max_interval = f.max_interval }
+end
+
 define("watch", {
-  usage = [[
-Usage: seekrflow watch JOB [--until STATUS,…] [--timeout-after SECONDS] [--interval S] [--max-interval S]
-
-Follow a job until it is ready to start, needs review, or its alignment ends.
-On a terminal the view is redrawn in place; otherwise one line is printed per
-change. At the end the failure summary is printed, if anything failed.
-
-  --until           stop at these statuses (default: ready_to_start, needs_review,
-                    completed, failed, cancelled, stopped)
-  --timeout-after   give up after this many seconds (exit 6)
-  --interval        first poll interval in seconds (default 1); it backs off
-  --max-interval    longest poll interval (default 10) while nothing changes
-
-Exit codes: 0 ready or completed, 3 needs review, 5 failed or cancelled,
-6 timed out, 130 interrupted, 1 an error.
-]],
-  flags = { ["until"] = { kind = "list" }, ["timeout-after"] = { kind = "number" },
-            interval = { kind = "number" }, ["max-interval"] = { kind = "number" } },
+  summary = "Follow a job live until it is ready, needs review or ends.",
+  description = "Follow a job until it is ready to start, needs review, or its alignment ends. On a "
+    .. "terminal the view is redrawn in place; otherwise one line is printed per change; with --json one "
+    .. "event per line. At the end the failure summary is printed, if anything failed.",
+  epilog = "Exit codes: 0 ready or completed, 3 needs review, 5 failed or cancelled, 6 timed out, "
+    .. "130 interrupted, 1 an error.",
+  build = function(cmd)
+    job_argument(cmd)
+    watch_options(cmd)
+    timeout_option(cmd, "")
+    -- the old name of --timeout, kept working for scripts
+    cmd:option("--timeout-after"):argname("DURATION"):convert(values.duration("--timeout-after")):hidden(true)
+  end,
   run = function(ctx)
-    local watch = require "seekrflow.watch"
-    local summary = require "seekrflow.summary"
-    local id = need(ctx, 1, "JOB (a data job id)")
-    no_extra(ctx, 1)
-    local f = ctx.flags
-    local client = ctx.client()
-    local started = seekrflow.monotonic()
-    local state = { elapsed = 0, running_since = {} }
-    local latest
-    local view
-    if f.json then
-      view = nil
-    elseif ctx.isatty then
-      view = live.terminal(ctx.write, ctx.paint, ctx.columns)
-    else
-      view = live.lines(ctx.write, ctx.paint)
-    end
-
-    local function refresh()
-      state.now = seekrflow.monotonic()
-      state.elapsed = state.now - started
-      if view and view.draw and latest then view:draw(latest, state) end
-    end
-
-    -- Events of the first poll describe the state as found, history included;
-    -- line mode shows them as one snapshot, then only what changes.
-    local first_poll_time, snapshot_pending = nil, true
-    local function flush_snapshot()
-      if snapshot_pending and view and view.snapshot and latest then view:snapshot(latest, state) end
-      snapshot_pending = false
-    end
-
-    local function on_event(event, detail)
-      latest = detail or latest
-      if first_poll_time == nil then first_poll_time = event.time end
-      if view and view.snapshot and snapshot_pending then
-        if event.time == first_poll_time and event.type ~= "poll_error" then return end
-        flush_snapshot()
-      end
-      state.elapsed = seekrflow.monotonic() - started
-      local record = event.record
-      if record and record.status == "running" and not state.running_since[record.record_id] then
-        state.running_since[record.record_id] = seekrflow.monotonic()
-      end
-      if event.type == "timeline" then
-        state.last_event = event.event.event_type .. " — " .. (event.event.message or "")
-      elseif event.type == "poll_error" then
-        state.note = ("could not reach the server; retrying in %.0f s"):format(event.delay or 0)
-      elseif event.type == "job_status" then
-        state.note = nil
-      end
-      if f.json then
-        ctx.json(event)
-      elseif view.event then
-        view:event(event, state)
-      end
-    end
-
-    local function sleep(seconds)
-      flush_snapshot()
-      -- sleep in short slices so the terminal view's clock keeps ticking
-      local deadline = seekrflow.monotonic() + seconds
-      refresh()
-      while true do
-        local left = deadline - seekrflow.monotonic()
-        if left <= 0 then return end
-        seekrflow.sleep(math.min(left, ctx.isatty and 1 or left))
-        refresh()
-      end
-    end
-
-    local result = watch.wait(client, id, {
-      until_statuses = f["until"], timeout = f["timeout-after"],
-      min_interval = f.interval, max_interval = f["max-interval"],
-      on_event = on_event, sleep = sleep,
-    })
-    latest = result.detail or latest
-    flush_snapshot()
-    refresh()
-    if f.json then
-      ctx.json({ type = "result", reason = result.reason, status = latest and latest.status, error = result.error,
-        polls = result.polls, elapsed = result.elapsed })
-      return WATCH_EXIT[result.reason] or EXIT.error
-    end
-    local paint = ctx.paint
-    ctx.print("")
-    local verdicts = {
-      reached = paint("green", "✓ " .. tostring(latest and latest.status)),
-      needs_review = paint("yellow", "! needs review"),
-      failed = paint("red", "✗ alignment failed"),
-      cancelled = paint("red", "✗ cancelled"),
-      timed_out = paint("yellow", "… still " .. tostring(latest and latest.status) .. " after the time limit"),
-      interrupted = "interrupted",
-      error = paint("red", "✗ " .. tostring(result.error)),
-    }
-    ctx.print(("%s  (%s, %d polls)"):format(verdicts[result.reason] or result.reason,
-      render.duration(result.elapsed), result.polls or 0))
-    if latest then
-      local s = summary.of(latest)
-      if #s.failed > 0 or result.reason == "needs_review" then
-        ctx.print("")
-        ctx.write(summary.render(s, { color = ctx.color, width = ctx.isatty and ctx.columns or nil }))
-      end
-    end
-    if result.reason == "error" and result.error and (result.error.class == "unauthorized"
-        or result.error.class == "forbidden") then
-      return EXIT.auth
-    end
-    return WATCH_EXIT[result.reason] or EXIT.error
+    return follow.run(ctx, ctx.flags.job, follow_options(ctx.flags))
   end,
 })
 
@@ -382,90 +355,128 @@ local function print_job(ctx, job, verb)
   if ctx.flags.json then
     ctx.json(job)
   else
-    ctx.print(("%s %s  %s  (%s)"):format(verb, job.id, job.name or "", job.status or "?"))
+    ctx.print(("%s %s  %s  (%s)"):format(verb, safe(job.id), safe(job.name or ""), safe(job.status or "?")))
   end
 end
 
-define("create", {
-  usage = [[
-Usage: seekrflow create --name NAME --type TYPE [--system-prompt TEXT] [--instructions TEXT] [--vector-db ID]
+local JOB_TYPES = { "principle_files", "context_grounded_files", "context_grounded_vector_db" }
 
-Create a data job and print its id. TYPE is principle_files,
-context_grounded_files or context_grounded_vector_db.
-]],
-  flags = { name = { kind = "string" }, type = { kind = "string" }, ["system-prompt"] = { kind = "string" },
-            instructions = { kind = "string" }, ["vector-db"] = { kind = "string" } },
+define("create", {
+  summary = "Create a data job.",
+  description = "Create a data job and print its id. With --upload, upload documents and attach them "
+    .. "too; with --watch, then follow the ingestion like seekrflow watch.",
+  build = function(cmd)
+    cmd:option("-n --name", "The job's name."):argname("NAME"):count(1)
+    cmd:option("--type", "The job type."):argname("TYPE"):choices(JOB_TYPES):count(1)
+    cmd:option("--system-prompt", "System prompt (principle_files jobs need one)."):argname("TEXT")
+    cmd:option("--instructions", "Instructions."):argname("TEXT")
+    cmd:option("--vector-db", "Vector database id."):argname("ID")
+    cmd:option("-u --upload", "Upload these documents and attach them."):argname("PATH"):args("+"):count("*")
+    cmd:option("--method", "Ingestion method for the uploads (default: the server's)."):argname("METHOD")
+    cmd:flag("-w --watch", "Follow the job after creating it (exit codes of seekrflow watch).")
+    timeout_option(cmd, "(with --watch)")
+    watch_options(cmd)
+  end,
   run = function(ctx)
-    no_extra(ctx, 0)
     local f = ctx.flags
-    if not f.name then usage_error("--name is required") end
-    if not f.type then usage_error("--type is required") end
-    local job = ctx.client().data_jobs:create { name = f.name, job_type = f.type,
-      system_prompt = f["system-prompt"], instructions = f.instructions, vector_database_id = f["vector-db"] }
-    if ctx.flags.json then ctx.json(job) else ctx.print(job.id) end
+    local client = ctx.client()
+    local paths = uploads.paths(f.upload)
+    uploads.check_paths(paths)
+    local job = client.data_jobs:create { name = f.name, job_type = f.type,
+      system_prompt = f.system_prompt, instructions = f.instructions, vector_database_id = f.vector_db }
+    if #paths > 0 then
+      local ids = {}
+      for _, file in ipairs(uploads(ctx, paths)) do ids[#ids + 1] = file.id end
+      job = client.data_jobs:add_files(job.id, { file_ids = ids, method = f.method })
+    end
+    if f.watch then
+      if not f.json then ctx.print("created " .. safe(job.id)) end
+      return follow.run(ctx, job.id, follow_options(f))
+    end
+    if f.json then ctx.json(job) else ctx.print(safe(job.id)) end
     return EXIT.ok
   end,
 })
 
 define("update", {
-  usage = [[
-Usage: seekrflow update JOB [--name NAME] [--system-prompt TEXT] [--instructions TEXT] [--vector-db ID]
-]],
-  flags = { name = { kind = "string" }, ["system-prompt"] = { kind = "string" },
-            instructions = { kind = "string" }, ["vector-db"] = { kind = "string" } },
+  summary = "Change a job's name, prompt, instructions or vector database.",
+  description = "Change a job's name, system prompt, instructions or vector database.",
+  build = function(cmd)
+    job_argument(cmd)
+    cmd:option("-n --name", "New name."):argname("NAME")
+    cmd:option("--system-prompt", "New system prompt."):argname("TEXT")
+    cmd:option("--instructions", "New instructions."):argname("TEXT")
+    cmd:option("--vector-db", "New vector database id."):argname("ID")
+  end,
   run = function(ctx)
-    local id = need(ctx, 1, "JOB (a data job id)")
-    no_extra(ctx, 1)
     local f = ctx.flags
-    if not (f.name or f["system-prompt"] or f.instructions or f["vector-db"]) then
+    if not (f.name or f.system_prompt or f.instructions or f.vector_db) then
       usage_error("nothing to change: give --name, --system-prompt, --instructions or --vector-db")
     end
-    local job = ctx.client().data_jobs:update(id, { name = f.name, system_prompt = f["system-prompt"],
-      instructions = f.instructions, vector_database_id = f["vector-db"] })
+    local job = ctx.client().data_jobs:update(f.job, { name = f.name, system_prompt = f.system_prompt,
+      instructions = f.instructions, vector_database_id = f.vector_db })
     print_job(ctx, job, "updated")
     return EXIT.ok
   end,
 })
 
-local function simple(name, method, verb, help)
-  define(name, {
-    usage = ("Usage: seekrflow %s JOB\n\n%s\n"):format(name, help),
-    run = function(ctx)
-      local id = need(ctx, 1, "JOB (a data job id)")
-      no_extra(ctx, 1)
-      local job = ctx.client().data_jobs[method](ctx.client().data_jobs, id)
-      print_job(ctx, job, verb)
-      return EXIT.ok
-    end,
-  })
-end
-simple("start", "start", "started", "Start alignment. The job must be ready_to_start.")
-simple("cancel", "cancel", "cancelled", "Cancel the job's alignment.")
+define("start", {
+  summary = "Start alignment.",
+  description = "Start alignment. The job must be ready_to_start. With --watch, follow it to the end.",
+  build = function(cmd)
+    job_argument(cmd)
+    cmd:flag("-w --watch", "Follow the alignment until it ends (exit codes of seekrflow watch).")
+    timeout_option(cmd, "(with --watch)")
+    watch_options(cmd)
+  end,
+  run = function(ctx)
+    local job = ctx.client().data_jobs:start(ctx.flags.job)
+    if ctx.flags.watch then
+      if not ctx.flags.json then print_job(ctx, job, "started") end
+      local opts = follow_options(ctx.flags)
+      opts.until_statuses = opts.until_statuses or { "completed", "failed", "cancelled", "stopped" }
+      return follow.run(ctx, ctx.flags.job, opts)
+    end
+    print_job(ctx, job, "started")
+    return EXIT.ok
+  end,
+})
+
+define("cancel", {
+  summary = "Cancel alignment.",
+  description = "Cancel the job's alignment.",
+  build = job_argument,
+  run = function(ctx)
+    print_job(ctx, ctx.client().data_jobs:cancel(ctx.flags.job), "cancelled")
+    return EXIT.ok
+  end,
+})
 
 define("delete", {
-  usage = "Usage: seekrflow delete JOB\n\nDelete a data job. This cannot be undone.\n",
+  summary = "Delete a job.",
+  description = "Delete a data job. This cannot be undone.",
+  build = job_argument,
   run = function(ctx)
-    local id = need(ctx, 1, "JOB (a data job id)")
-    no_extra(ctx, 1)
+    local id = ctx.flags.job
     ctx.client().data_jobs:delete(id)
-    if ctx.flags.json then ctx.json({ id = id, deleted = true }) else ctx.print("deleted " .. id) end
+    if ctx.flags.json then ctx.json({ id = id, deleted = true }) else ctx.print("deleted " .. safe(id)) end
     return EXIT.ok
   end,
 })
 
 define("outputs", {
-  usage = "Usage: seekrflow outputs JOB\n\nThe alignment's output files (use the fine-tune one to fine-tune).\n",
+  summary = "The alignment's output files.",
+  description = "The alignment's output files (use the fine-tune one to fine-tune).",
+  build = job_argument,
   run = function(ctx)
-    local id = need(ctx, 1, "JOB (a data job id)")
-    no_extra(ctx, 1)
-    local outputs = ctx.client().data_jobs:outputs(id)
+    local outputs = ctx.client().data_jobs:outputs(ctx.flags.job)
     if ctx.flags.json then ctx.json(outputs) return EXIT.ok end
     if #outputs == 0 then ctx.print("no outputs yet") return EXIT.ok end
     local rows = {}
     for _, o in ipairs(outputs) do
-      rows[#rows + 1] = { o.id, o.filename, o.purpose, o.file_type, render.bytes(o.bytes) }
+      rows[#rows + 1] = { safe(o.id), safe(o.filename), safe(o.purpose), safe(o.file_type), render.bytes(o.bytes) }
     end
-    render.table(ctx.print, { "ID", "FILENAME", "PURPOSE", "TYPE", "SIZE" }, rows, ctx.isatty and ctx.columns or nil)
+    render.table(ctx.print, { "ID", "FILENAME", "PURPOSE", "TYPE", "SIZE" }, rows, table_width(ctx))
     return EXIT.ok
   end,
 })
@@ -473,87 +484,201 @@ define("outputs", {
 -- ---- files: upload, add-files, remove-files ----
 
 define("upload", {
-  usage = [[
-Usage: seekrflow upload PATH... [--purpose PURPOSE]
-
-Upload documents (PDF, DOCX, DOC, PPT, PPTX, Markdown) and print one file id
-per line, ready for `seekrflow add-files`. PURPOSE defaults to alignment.
-]],
-  flags = { purpose = { kind = "string" } },
+  summary = "Upload documents, print their file ids.",
+  description = "Upload documents and print one file id per line, ready for seekrflow add-files: "
+    .. "ids=$(seekrflow upload *.pdf) then seekrflow add-files \"$JOB\" $ids. On a terminal (or with "
+    .. "--table) a table of ids, names and sizes instead.",
+  build = function(cmd)
+    cmd:argument("paths", "Documents to upload."):argname("PATH"):args("+")
+    cmd:option("--purpose", "File purpose (default: alignment)."):argname("PURPOSE")
+    cmd:flag("--table", "Print a table (id, name, size) even into a pipe.")
+  end,
   run = function(ctx)
-    need(ctx, 1, "PATH (a file to upload)")
-    local uploaded = {}
-    for _, path in ipairs(ctx.positionals) do
-      local file = ctx.client().files:upload(path, { purpose = ctx.flags.purpose })
-      uploaded[#uploaded + 1] = file
-      if not ctx.flags.json then ctx.print(file.id .. "\t" .. (file.filename or path)) end
+    uploads.check_paths(ctx.flags.paths)
+    local uploaded = uploads(ctx, ctx.flags.paths, ctx.flags.purpose)
+    if ctx.flags.json then
+      ctx.json(setmetatable(uploaded, seekrflow.array_mt))
+    elseif ctx.flags.table or ctx.isatty then
+      local rows = {}
+      for i, file in ipairs(uploaded) do
+        rows[#rows + 1] = { safe(file.id), safe(file.filename or ctx.flags.paths[i]), render.bytes(file.bytes) }
+      end
+      render.table(ctx.print, { "FILE ID", "NAME", "SIZE" }, rows, table_width(ctx))
+    else
+      for _, file in ipairs(uploaded) do ctx.print(safe(file.id)) end
     end
-    if ctx.flags.json then ctx.json(setmetatable(uploaded, seekrflow.array_mt)) end
     return EXIT.ok
   end,
 })
 
-define("add-files", {
-  usage = [[
-Usage: seekrflow add-files JOB FILE_ID... [--upload PATH]... [--method METHOD]
-       seekrflow add-files JOB --retry-failed
+local function names_of(s, ids)
+  local by_id = {}
+  for _, entry in ipairs(s.failed) do by_id[entry.file_id] = entry.filename end
+  local parts = {}
+  for _, id in ipairs(ids) do
+    parts[#parts + 1] = by_id[id] and ("%s (%s)"):format(safe(by_id[id]), safe(id)) or safe(id)
+  end
+  return table.concat(parts, ", ")
+end
 
-Attach files to a job; ingestion starts for everything but Markdown.
-  --upload PATH     upload a document first and attach it (repeatable)
-  --method          ingestion method (default: the server's, "best")
-  --retry-failed    attach again the files whose failure was transient
-]],
-  flags = { upload = { kind = "list" }, method = { kind = "string" }, ["retry-failed"] = { kind = "boolean" } },
+define("add-files", {
+  summary = "Attach files to a job (ingestion starts).",
+  description = "Attach files to a job; ingestion starts for everything but Markdown. FILE_IDs are ids "
+    .. "printed by seekrflow upload (file-…), never paths: use --upload for documents on disk.",
+  build = function(cmd)
+    job_argument(cmd)
+    cmd:argument("file_ids", "Ids of uploaded files."):argname("FILE_ID"):args("*")
+    cmd:option("-u --upload", "Upload these documents first and attach them."):argname("PATH"):args("+")
+      :count("*")
+    cmd:option("--method", "Ingestion method (default: the server's, \"best\")."):argname("METHOD")
+    cmd:flag("--retry-failed", "Attach again the files whose failure was transient.")
+    cmd:flag("-w --wait", "Wait until ingestion ends (exit codes of seekrflow watch).")
+    timeout_option(cmd, "(with --wait)")
+    watch_options(cmd)
+  end,
   run = function(ctx)
-    local id = need(ctx, 1, "JOB (a data job id)")
+    local f = ctx.flags
+    local id = f.job
     local client = ctx.client()
     local detail
-    if ctx.flags["retry-failed"] then
-      no_extra(ctx, 1)
-      detail = require("seekrflow.remediate").retry(client, id)
+    if f.retry_failed then
+      if #f.file_ids > 0 or #uploads.paths(f.upload) > 0 then
+        usage_error("--retry-failed attaches the failed files again: give no FILE_ID or --upload with it")
+      end
+      local summary = require "seekrflow.summary"
+      local before = client.data_jobs:retrieve(id)
+      local s = summary.of(before)
+      if #s.plan.retry == 0 then
+        if f.json then
+          ctx.json({ id = before.id, retried = setmetatable({}, seekrflow.array_mt) })
+        else
+          ctx.print(("nothing to retry: no file of %s failed for a reason a retry can fix%s"):format(safe(id),
+            #s.failed > 0 and " (see seekrflow failures " .. safe(id) .. ")" or ""))
+        end
+        return EXIT.ok
+      end
+      detail = require("seekrflow.remediate").retry(client, before)
+      if not f.json and not f.wait then
+        ctx.print(("re-added %d %s to %s: %s"):format(#s.plan.retry, render.plural(#s.plan.retry, "file", "files"),
+          safe(id), names_of(s, s.plan.retry)))
+      end
     else
+      uploads.check_ids(f.file_ids)
+      local paths = uploads.paths(f.upload)
+      uploads.check_paths(paths)
       local ids = {}
-      for i = 2, #ctx.positionals do ids[#ids + 1] = ctx.positionals[i] end
-      for _, path in ipairs(ctx.flags.upload or {}) do ids[#ids + 1] = client.files:upload(path).id end
-      if #ids == 0 then usage_error("give at least one FILE_ID or --upload PATH") end
-      detail = client.data_jobs:add_files(id, { file_ids = ids, method = ctx.flags.method })
+      for _, file_id in ipairs(f.file_ids) do ids[#ids + 1] = file_id end
+      if #ids == 0 and #paths == 0 then usage_error("give at least one FILE_ID or --upload PATH...") end
+      for _, file in ipairs(uploads(ctx, paths)) do ids[#ids + 1] = file.id end
+      detail = client.data_jobs:add_files(id, { file_ids = ids, method = f.method })
+      if not f.wait or f.json then print_job(ctx, detail, "files added to") end
     end
-    print_job(ctx, detail, "files added to")
+    if f.retry_failed and f.json and not f.wait then ctx.json(detail) end
+    if f.wait then return follow.run(ctx, id, follow_options(f)) end
     return EXIT.ok
   end,
 })
 
 define("remove-files", {
-  usage = [[
-Usage: seekrflow remove-files JOB FILE_ID...
-       seekrflow remove-files JOB --failed
-
-Detach files from a job. --failed detaches every file whose ingestion failed,
-which is how a job in needs_review usually becomes ready_to_start.
-]],
-  flags = { failed = { kind = "boolean" } },
+  summary = "Detach files from a job (--failed: every failed file).",
+  description = "Detach files from a job. --failed detaches every file whose ingestion failed, which is "
+    .. "how a job in needs_review usually becomes ready_to_start.",
+  build = function(cmd)
+    job_argument(cmd)
+    cmd:argument("file_ids", "Ids of attached files."):argname("FILE_ID"):args("*")
+    cmd:flag("--failed", "Detach every file whose ingestion failed.")
+  end,
   run = function(ctx)
-    local id = need(ctx, 1, "JOB (a data job id)")
-    local detail
-    if ctx.flags.failed then
-      no_extra(ctx, 1)
-      detail = require("seekrflow.remediate").remove_failed(ctx.client(), id)
-    else
-      need(ctx, 2, "FILE_ID (or --failed)")
-      local ids = {}
-      for i = 2, #ctx.positionals do ids[#ids + 1] = ctx.positionals[i] end
-      detail = ctx.client().data_jobs:remove_files(id, ids)
+    local f = ctx.flags
+    local id = f.job
+    if f.failed then
+      if #f.file_ids > 0 then usage_error("--failed detaches the failed files: give no FILE_ID with it") end
+      local summary = require "seekrflow.summary"
+      local client = ctx.client()
+      local before = client.data_jobs:retrieve(id)
+      local s = summary.of(before)
+      local removed = s.plan.remove or {}
+      if #removed == 0 then
+        if f.json then
+          ctx.json({ id = before.id, removed = setmetatable({}, seekrflow.array_mt) })
+        else
+          ctx.print(("nothing to remove: no failed files in %s"):format(safe(id)))
+        end
+        return EXIT.ok
+      end
+      local detail = require("seekrflow.remediate").remove_failed(client, before)
+      if f.json then
+        ctx.json(detail)
+      else
+        ctx.print(("removed %d failed %s from %s: %s"):format(#removed, render.plural(#removed, "file", "files"),
+          safe(id), names_of(s, removed)))
+        ctx.print(("  now %s"):format(safe(detail.status)))
+      end
+      return EXIT.ok
     end
-    print_job(ctx, detail, "files removed from")
+    if #f.file_ids == 0 then usage_error("give at least one FILE_ID (or --failed)") end
+    uploads.check_ids(f.file_ids)
+    print_job(ctx, ctx.client().data_jobs:remove_files(id, f.file_ids), "files removed from")
     return EXIT.ok
   end,
 })
 
--- ---- sim ----
+-- ---- version, completion, sim ----
+
+define("version", {
+  summary = "Print the version.",
+  description = "Print the version of seekrflow, the Lua it runs on, libcurl and the TLS library.",
+  run = function(ctx)
+    if ctx.flags.json then
+      ctx.json({ version = seekrflow._VERSION, lua = seekrflow.built_for, curl = seekrflow.curl_version,
+        tls = seekrflow.tls_backend })
+    else
+      ctx.print(("seekrflow %s (%s, libcurl %s, %s)"):format(seekrflow._VERSION, seekrflow.built_for,
+        seekrflow.curl_version, seekrflow.tls_backend))
+    end
+    return EXIT.ok
+  end,
+})
+
+define("help", {
+  summary = "Help for a command.",
+  description = "Help for seekrflow or one of its commands.",
+  build = function(cmd)
+    cmd:argument("topic", "A command."):argname("COMMAND"):args("?")
+  end,
+  run = function(ctx)
+    local topic = ctx.flags.topic
+    if topic == nil then
+      ctx.write(ctx.parser:get_help() .. "\n")
+      return EXIT.ok
+    end
+    local def = commands.list[topic]
+    if not def then usage_error(("no command %q: see seekrflow --help"):format(topic)) end
+    ctx.write(def.parser:get_help() .. "\n")
+    return EXIT.ok
+  end,
+})
+
+define("completion", {
+  summary = "Print a shell completion script (bash, zsh or fish).",
+  description = "Print the completion script for a shell. Installed with make install and the rock; "
+    .. "to try it: source <(seekrflow completion bash).",
+  build = function(cmd)
+    cmd:argument("shell", "The shell."):choices({ "bash", "zsh", "fish" })
+  end,
+  run = function(ctx)
+    local parser = ctx.parser
+    local script = ({ bash = parser.get_bash_complete, zsh = parser.get_zsh_complete,
+      fish = parser.get_fish_complete })[ctx.flags.shell](parser)
+    ctx.write(script)
+    return EXIT.ok
+  end,
+})
 
 define("sim", {
   raw_args = true,
-  usage = "Usage: seekrflow sim [simulator flags]   (see seekrflow sim --help)\n",
+  summary = "Run the local simulator (seekrflow sim --help).",
+  description = "Run the local SeekrFlow simulator; its flags are those of seekrflow-sim.",
   run = function(io_)
     local ok, sim = pcall(require, "seekrflow.sim")
     if not ok then

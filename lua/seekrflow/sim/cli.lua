@@ -1,32 +1,7 @@
---- Command-line parsing for `seekrflow-sim`.
+--- Command-line parsing for `seekrflow-sim`, by lua-argparse.
+local argparse = require "argparse"
+
 local M = {}
-
-M.USAGE = [[
-Usage: seekrflow-sim [options]
-
-Local SeekrFlow data-jobs API simulator (HTTP on loopback).
-
-Options:
-  --host HOST         address to listen on (default 127.0.0.1; must be loopback
-                      unless --allow-remote)
-  --port N            port (default 8787; 0 picks a free port)
-  --port-file PATH    write the bound port number and a newline to PATH once listening
-  --api-key KEY       accepted API key; repeatable (default: sim-key)
-  --time-scale N      simulated seconds per real second (default 10)
-  --workers N         ingestion worker pool size (default 2)
-  --seed N            seed for ids and jitter (deterministic runs)
-  --allow-remote      allow a non-loopback --host
-  --log               one access-log line per request on stderr
-  --quiet             no diagnostics on stderr (dropped connections, internal
-                      errors); the banner line is still printed
-  --help              show this help and exit
-]]
-
-local VALUE_FLAGS = {
-  host = true, port = true, ["port-file"] = true, ["api-key"] = true, ["time-scale"] = true,
-  workers = true, seed = true,
-}
-local BOOL_FLAGS = { quiet = true, log = true, help = true, ["allow-remote"] = true }
 
 --- True for addresses that only accept local connections.
 ---@param host string
@@ -35,67 +10,69 @@ function M.is_loopback(host)
   return host == "localhost" or host == "::1" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
 end
 
-local function number(flag, v, integer, min)
-  local n = tonumber(v)
-  if not n or n ~= n or (integer and math.floor(n) ~= n) or (min and n < min) then
-    return nil, string.format("--%s expects %s%s, got '%s'", flag,
-      integer and "an integer" or "a number", min and (" >= " .. min) or "", v)
+-- A converter for a numeric flag; its message names the flag and what it expects.
+local function number(flag, integer, min, max)
+  return function(v)
+    local n = tonumber(v)
+    if not n or n ~= n or (integer and math.floor(n) ~= n) or (min and n < min) or (max and n > max) then
+      return nil, string.format("--%s expects %s%s%s, got '%s'", flag,
+        integer and "an integer" or "a number", min and (" >= " .. min) or "",
+        max and (" and <= " .. max) or "", v)
+    end
+    return integer and math.floor(n) or n
   end
-  return n
 end
+
+local function nonempty(flag)
+  return function(v)
+    if v == "" then return nil, "--" .. flag .. " must not be empty" end
+    return v
+  end
+end
+
+--- The command line as a lua-argparse parser (it also writes the help text).
+---@param asked table? set asked.help when --help is given
+---@return table
+function M.parser(asked)
+  asked = asked or {}
+  local p = argparse("seekrflow-sim", "Local SeekrFlow data-jobs API simulator (HTTP on loopback).")
+    :add_help(false):help_max_width(80):usage_max_width(80):help_description_margin(26)
+  p:option("--host", "Address to listen on (must be loopback unless --allow-remote).")
+    :argname("HOST"):default("127.0.0.1")
+  p:option("--port", "Port (0 picks a free port)."):argname("N"):default("8787")
+    :convert(number("port", true, 0, 65535))
+  p:option("--port-file", "Write the bound port number and a newline to PATH once listening.")
+    :argname("PATH")
+  p:option("--api-key", "Accepted API key; repeatable (default: sim-key)."):argname("KEY"):count("*")
+    :target("api_keys"):convert(nonempty("api-key"))
+  p:option("--time-scale", "Simulated seconds per real second."):argname("N"):default("10")
+    :convert(number("time-scale", false, 0))
+  p:option("--workers", "Ingestion worker pool size."):argname("N"):default("2")
+    :convert(number("workers", true, 1))
+  p:option("--seed", "Seed for ids and jitter (deterministic runs)."):argname("N"):convert(number("seed", true))
+  p:flag("--allow-remote", "Allow a non-loopback --host.")
+  p:flag("--log", "One access-log line per request on stderr.")
+  p:flag("--quiet", "No diagnostics on stderr (dropped connections, internal errors); the banner line "
+    .. "is still printed.")
+  p:flag("-h --help", "Show this help and exit."):action(function(result, target)
+    result[target] = true
+    asked.help = true
+  end)
+  return p
+end
+
+M.USAGE = M.parser():get_help() .. "\n"
 
 --- Parse argv into options; returns nil and a message on a usage error.
 ---@param argv table
 ---@return table|nil opts
 ---@return string|nil err
 function M.parse(argv)
-  local o = {
-    host = "127.0.0.1", port = 8787, api_keys = {}, time_scale = 10, workers = 2,
-    quiet = false, log = false, help = false, allow_remote = false,
-  }
-  local i = 1
-  while i <= #argv do
-    local a = argv[i]
-    local name, inline = a:match("^%-%-([%w-]+)=(.*)$")
-    if not name then name = a:match("^%-%-([%w-]+)$") end
-    if not name then return nil, "unexpected argument '" .. a .. "'" end
-    local value
-    if VALUE_FLAGS[name] then
-      if inline then
-        value = inline
-      else
-        i = i + 1
-        value = argv[i]
-        if value == nil then return nil, "--" .. name .. " needs a value" end
-      end
-    elseif BOOL_FLAGS[name] then
-      if inline then return nil, "--" .. name .. " takes no value" end
-    else
-      return nil, "unknown option --" .. name
-    end
-    local err
-    if name == "host" then
-      o.host = value
-    elseif name == "port" then
-      o.port, err = number(name, value, true, 0)
-      if o.port and o.port > 65535 then err = "--port must be at most 65535" end
-    elseif name == "port-file" then
-      o.port_file = value
-    elseif name == "api-key" then
-      if value == "" then err = "--api-key must not be empty" end
-      o.api_keys[#o.api_keys + 1] = value
-    elseif name == "time-scale" then
-      o.time_scale, err = number(name, value, false, 0)
-    elseif name == "workers" then
-      o.workers, err = number(name, value, true, 1)
-    elseif name == "seed" then
-      o.seed, err = number(name, value, true)
-    else
-      o[(name:gsub("-", "_"))] = true
-    end
-    if err then return nil, err end
-    i = i + 1
-  end
+  local asked = {}
+  local ok, o = M.parser(asked):pparse(argv)
+  if asked.help then return { help = true } end
+  if not ok then return nil, o end
+  o.quiet, o.log, o.allow_remote, o.help = o.quiet or false, o.log or false, o.allow_remote or false, false
   if #o.api_keys == 0 then o.api_keys[1] = "sim-key" end
   if not o.allow_remote and not M.is_loopback(o.host) then
     return nil, "refusing to listen on non-loopback address '" .. o.host ..
