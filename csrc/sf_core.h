@@ -13,6 +13,10 @@
 
 /* JSON nesting deeper than this is a decode error, never a C stack overflow. */
 #define SF_JSON_MAX_DEPTH 64
+/* More values than this (each object, array, string, number, boolean, null)
+ * is a decode error: bounds the memory a body can make the decoder use.
+ * A 20,000-record detail holds about 400,000. */
+#define SF_JSON_MAX_VALUES 2000000
 /* A response body larger than this is refused (protects hosts like editors). */
 #define SF_MAX_BODY_BYTES (64u * 1024u * 1024u)
 

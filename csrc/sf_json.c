@@ -1,27 +1,47 @@
 /*
- * sf_json.c - JSON to Lua tables and back, on a private lua-cjson instance.
+ * sf_json.c - JSON text straight to the final Lua tables, and back.
  *
- * lua-cjson parses; this file only shapes what it returns:
- *   - JSON null inside an object becomes an absent key (nil), so
- *     `if record.processing_at then` works; null inside an array stays as
- *     the sentinel core.null so the array keeps its length;
- *   - integral numbers become Lua integers on 5.3+ (3, not 3.0);
- *   - arrays, empty ones included, carry core.array_mt, so `files = []` stays
- *     an array and encodes back as [];
- *   - objects at known schema positions get the helper metatables.
+ * Decoding is one pass over the text that builds the tables the caller gets:
+ *   - JSON null inside an object is never stored (an absent key, so
+ *     `if record.processing_at then` works); null inside an array is the
+ *     sentinel core.null so the array keeps its length;
+ *   - integral numbers within 64 bits are Lua integers on 5.3+ (3, not 3.0);
+ *   - every table decoded from an array, empty ones included, carries
+ *     core.array_mt; nothing in the text or in the data marks it;
+ *   - objects at known schema positions get their kind's metatable when they
+ *     are created;
+ *   - arrays are presized exactly: their elements wait on the Lua stack until
+ *     the closing bracket (within a stack budget); objects are presized from
+ *     the size of the previous object at the same depth (records of one list
+ *     look alike; each object sets the hint for the next, so a large hint is
+ *     always paid for by as many decoded values).
+ * Strings: escapes decoded; a lone surrogate escape (\ud800 without its
+ * pair, or a lone \udc00) becomes U+FFFD; bytes that are not UTF-8 become
+ * U+FFFD (one per maximal ill-formed subsequence, as Python's "replace"
+ * does), so every decoded string is valid UTF-8; raw control characters are
+ * kept as they are (the terminal layer makes them visible).
+ * Bounds: nesting deeper than SF_JSON_MAX_DEPTH and more than
+ * SF_JSON_MAX_VALUES values are decode errors; errors give the byte offset.
  *
- * lua-cjson 2.1.0 (Debian's) decodes [] and {} to the same empty table.
- * Before decoding, each empty array in the text is rewritten to ["\u0000"],
- * a one-element array whose element is a one-byte NUL string; after decoding
- * such arrays are emptied again and marked. The rewrite is only done when
- * the text itself contains no \u0000 escape and no NUL byte, so the marker
- * cannot be confused with data; otherwise empty arrays fall back to plain
- * empty tables (documented).
+ * All work runs inside lua_pcall and allocates only Lua objects (scratch
+ * space is a userdata on the stack), so any error, out of memory included,
+ * unwinds without leaking.
+ *
+ * Encoding writes into a userdata buffer the same way: tables with array_mt
+ * are arrays (`[]` when empty), other tables are arrays when their keys are
+ * exactly 1..n, objects otherwise. No placeholder values are involved.
  */
+#include <limits.h>
+#include <locale.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sf_core.h"
+
+#define SF_XSTR(x) #x
+#define SF_STR(x) SF_XSTR(x)
 
 const char *const sf_kind_names[SF_KIND_COUNT] = {
     "value", "data_job", "data_job_list", "ingestion_job", "file_record",
@@ -29,96 +49,36 @@ const char *const sf_kind_names[SF_KIND_COUNT] = {
     "file", "file_list",
 };
 
-/* ---- empty-array rewrite ---- */
-
-static const char marker_text[] = "[\"\\u0000\"]";
-
-static int is_json_space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+static void *new_scratch(lua_State *L, size_t n) {
+#if LUA_VERSION_NUM >= 504
+    return lua_newuserdatauv(L, n, 0);
+#else
+    return lua_newuserdata(L, n);
+#endif
 }
-
-/* Counts empty arrays outside strings; *unsafe when the marker could clash. */
-static size_t scan_empty_arrays(const char *s, size_t n, int *unsafe) {
-    size_t i, count = 0;
-    int in_string = 0;
-    *unsafe = 0;
-    for (i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '\0') {
-            *unsafe = 1;
-            return 0;
-        }
-        if (in_string) {
-            if (c == '\\' && i + 1 < n) {
-                if (s[i + 1] == 'u' && i + 5 < n && memcmp(s + i + 2, "0000", 4) == 0) {
-                    *unsafe = 1;
-                    return 0;
-                }
-                i++; /* skip the escaped character */
-            } else if (c == '"') {
-                in_string = 0;
-            }
-        } else if (c == '"') {
-            in_string = 1;
-        } else if (c == '[') {
-            size_t j = i + 1;
-            while (j < n && is_json_space(s[j])) j++;
-            if (j < n && s[j] == ']') count++;
-        }
-    }
-    return count;
-}
-
-/* Copies s into out with each empty array replaced by the marker. Spans
- * between arrays are copied whole into a buffer sized once up front. */
-static int rewrite_empty_arrays(const char *s, size_t n, size_t empties, sf_buf *out) {
-    size_t i, span = 0;
-    int in_string = 0;
-    (void)empties; /* the caller reserved room for them */
-    for (i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_string) {
-            if (c == '\\') i++;
-            else if (c == '"') in_string = 0;
-        } else if (c == '"') {
-            in_string = 1;
-        } else if (c == '[') {
-            size_t j = i + 1;
-            while (j < n && is_json_space(s[j])) j++;
-            if (j < n && s[j] == ']') {
-                if (!sf_buf_append(out, s + span, i - span) ||
-                    !sf_buf_append(out, marker_text, sizeof marker_text - 1))
-                    return 0;
-                i = j;
-                span = j + 1;
-            }
-        }
-    }
-    return sf_buf_append(out, s + span, n - span);
-}
-
-/* ---- normalisation ---- */
 
 /* The kind of the value found under field `name` of an object of `kind`. */
-static sf_kind field_kind(sf_kind kind, const char *name) {
+static sf_kind field_kind(sf_kind kind, const char *name, size_t len) {
+#define IS(lit) (len == sizeof(lit) - 1 && memcmp(name, lit, sizeof(lit) - 1) == 0)
     switch (kind) {
     case SF_KIND_DATA_JOB:
-        if (strcmp(name, "ingestion_jobs") == 0) return SF_KIND_INGESTION_JOB;
-        if (strcmp(name, "files") == 0) return SF_KIND_JOB_FILE;
-        if (strcmp(name, "timeline") == 0) return SF_KIND_TIMELINE_EVENT;
-        if (strcmp(name, "alignment_job") == 0) return SF_KIND_ALIGNMENT_JOB;
+        if (IS("ingestion_jobs")) return SF_KIND_INGESTION_JOB;
+        if (IS("files")) return SF_KIND_JOB_FILE;
+        if (IS("timeline")) return SF_KIND_TIMELINE_EVENT;
+        if (IS("alignment_job")) return SF_KIND_ALIGNMENT_JOB;
         return SF_KIND_NONE;
     case SF_KIND_DATA_JOB_LIST:
-        return strcmp(name, "data") == 0 ? SF_KIND_DATA_JOB : SF_KIND_NONE;
+        return IS("data") ? SF_KIND_DATA_JOB : SF_KIND_NONE;
     case SF_KIND_FILE_LIST:
-        return strcmp(name, "data") == 0 ? SF_KIND_FILE : SF_KIND_NONE;
+        return IS("data") ? SF_KIND_FILE : SF_KIND_NONE;
     case SF_KIND_INGESTION_JOB:
-        return strcmp(name, "records") == 0 ? SF_KIND_FILE_RECORD : SF_KIND_NONE;
+        return IS("records") ? SF_KIND_FILE_RECORD : SF_KIND_NONE;
     case SF_KIND_ALIGNMENT_JOB:
-        return strcmp(name, "output_files") == 0 ? SF_KIND_OUTPUT : SF_KIND_NONE;
+        return IS("output_files") ? SF_KIND_OUTPUT : SF_KIND_NONE;
     default:
         return SF_KIND_NONE;
     }
+#undef IS
 }
 
 void sf_json_setmeta(lua_State *L, int idx, sf_kind kind) {
@@ -130,222 +90,758 @@ void sf_json_setmeta(lua_State *L, int idx, sf_kind kind) {
     lua_pop(L, 1);
 }
 
-/* Replaces a float with an integral value by the equal integer (5.3+). */
-static void integer_in_place(lua_State *L) {
-#if SF_HAVE_INTEGERS
-    if (!lua_isinteger(L, -1)) {
-        lua_Number d = lua_tonumber(L, -1);
-        if (d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
-            lua_pop(L, 1);
-            lua_pushinteger(L, (lua_Integer)d);
-        }
+/* ---- UTF-8 ---- */
+
+/* Length of the well-formed UTF-8 sequence at s (Unicode table 3-7), or the
+ * negated length of its maximal ill-formed prefix (at least 1 byte). */
+static int utf8_sequence(const unsigned char *s, const unsigned char *end) {
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    int need, i;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        return -1;
     }
-#else
-    (void)L;
-#endif
+    for (i = 1; i <= need; i++) {
+        if (s + i >= end || s[i] < lo || s[i] > hi) return -i;
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return need + 1;
 }
 
-static int is_marker(lua_State *L, int idx) {
-    size_t n;
-    const char *s;
-    if (lua_type(L, idx) != LUA_TSTRING) return 0;
-    s = lua_tolstring(L, idx, &n);
-    return n == 1 && s[0] == '\0';
+static char *put_utf8(char *o, unsigned long cp) {
+    if (cp < 0x80) {
+        *o++ = (char)cp;
+    } else if (cp < 0x800) {
+        *o++ = (char)(0xC0 | (cp >> 6));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        *o++ = (char)(0xE0 | (cp >> 12));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    } else {
+        *o++ = (char)(0xF0 | (cp >> 18));
+        *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    return o;
 }
 
-/* Shapes the decoded table at idx. kind: of the object, or of each element
- * when the table is an array. Depth is bounded by cjson's decode depth. */
-static void normalise(lua_State *L, int idx, sf_kind kind, int markers) {
-    idx = sf_absindex(L, idx);
-    luaL_checkstack(L, 6, "seekrflow: JSON too deeply nested");
-    lua_rawgeti(L, idx, 1);
-    if (!lua_isnil(L, -1)) { /* an array: cjson gives objects string keys only */
-        size_t i, n = sf_rawlen(L, idx);
-        if (markers && n == 1 && is_marker(L, -1)) {
-            lua_pop(L, 1);
-            lua_pushnil(L);
-            lua_rawseti(L, idx, 1);
-        } else {
-            lua_pop(L, 1);
-            for (i = 1; i <= n; i++) {
-                lua_rawgeti(L, idx, (int)i);
-                if (lua_type(L, -1) == LUA_TNUMBER) {
-                    integer_in_place(L);
-                    lua_rawseti(L, idx, (int)i);
-                } else {
-                    if (lua_type(L, -1) == LUA_TTABLE) normalise(L, -1, kind, markers);
-                    lua_pop(L, 1);
+#define REPLACEMENT_CHAR 0xFFFDul
+
+/* ---- decoding ---- */
+
+typedef struct {
+    lua_State *L;
+    const unsigned char *start, *p, *end;
+    int array_mt_idx;       /* array_mt; kind k's metatable at array_mt_idx + k */
+    int scratch_idx;
+    char *scratch;
+    size_t scratch_cap;
+    size_t values;          /* decoded so far, bounded by SF_JSON_MAX_VALUES */
+    size_t pending;         /* stack slots held by arrays still being read */
+    size_t pending_budget;
+    int depth;
+    int object_hint[SF_JSON_MAX_DEPTH + 2]; /* size of the last object per depth */
+    char decimal_point;
+} decoder;
+
+typedef struct {
+    const char *text;
+    size_t len;
+    sf_kind kind;
+} decode_args;
+
+static int fail_at(decoder *d, const unsigned char *at, const char *what) {
+    char msg[300];
+    unsigned char c = (at < d->end) ? *at : 0;
+    long offset = (long)(at - d->start);
+    if (at >= d->end)
+        snprintf(msg, sizeof msg, "%s at byte %ld (end of text)", what, offset);
+    else if (c > 0x20 && c < 0x7F)
+        snprintf(msg, sizeof msg, "%s at byte %ld ('%c')", what, offset, (char)c);
+    else
+        snprintf(msg, sizeof msg, "%s at byte %ld (byte 0x%02X)", what, offset, (unsigned)c);
+    lua_pushstring(d->L, msg);
+    return lua_error(d->L);
+}
+
+static void count_value(decoder *d) {
+    if (++d->values > SF_JSON_MAX_VALUES)
+        fail_at(d, d->p, "the JSON holds more than " SF_STR(SF_JSON_MAX_VALUES)
+                         " values (objects, arrays, strings, numbers, booleans and nulls each count one; "
+                         "core.json_max_values): too large to decode safely; stopped");
+}
+
+static char *scratch(decoder *d, size_t need) {
+    if (need > d->scratch_cap) {
+        size_t cap = d->scratch_cap * 2;
+        if (cap < need) cap = need;
+        if (cap < 256) cap = 256;
+        d->scratch = (char *)new_scratch(d->L, cap);
+        lua_replace(d->L, d->scratch_idx);
+        d->scratch_cap = cap;
+    }
+    return d->scratch;
+}
+
+static const unsigned char *skip_space(const unsigned char *p, const unsigned char *end) {
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    return p;
+}
+
+static int hex4(const unsigned char *p, const unsigned char *end, unsigned long *out) {
+    unsigned long v = 0;
+    int i;
+    if (end - p < 4) return 0;
+    for (i = 0; i < 4; i++) {
+        unsigned char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= (unsigned long)(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= (unsigned long)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= (unsigned long)(c - 'A' + 10);
+        else return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* A string with escapes or ill-formed UTF-8: decoded into scratch. q is where
+ * the plain prefix (already checked) ends. */
+static void push_string_slow(decoder *d, const unsigned char *s, const unsigned char *q) {
+    const unsigned char *e = q, *end = d->end;
+    char *out, *o;
+    /* Find the closing quote first, to size the scratch space: no input byte
+     * makes more than 3 output bytes. */
+    while (e < end && *e != '"') e += (*e == '\\') ? 2 : 1;
+    if (e >= end) fail_at(d, s - 1, "unterminated string starting");
+    out = scratch(d, (size_t)(e - s) * 3 + 4);
+    memcpy(out, s, (size_t)(q - s));
+    o = out + (q - s);
+    while (q < e) {
+        unsigned char c = *q;
+        if (c == '\\') {
+            unsigned long cp, lo;
+            switch (q[1]) {
+            case '"': *o++ = '"'; q += 2; break;
+            case '\\': *o++ = '\\'; q += 2; break;
+            case '/': *o++ = '/'; q += 2; break;
+            case 'b': *o++ = '\b'; q += 2; break;
+            case 'f': *o++ = '\f'; q += 2; break;
+            case 'n': *o++ = '\n'; q += 2; break;
+            case 'r': *o++ = '\r'; q += 2; break;
+            case 't': *o++ = '\t'; q += 2; break;
+            case 'u':
+                /* Hex digits are never quotes, so a valid escape ends before e. */
+                if (!hex4(q + 2, e, &cp)) fail_at(d, q, "invalid \\u escape");
+                q += 6;
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    /* A high surrogate counts only with the low one after it. */
+                    if (e - q >= 6 && q[0] == '\\' && q[1] == 'u' && hex4(q + 2, e, &lo) && lo >= 0xDC00 &&
+                        lo <= 0xDFFF) {
+                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                        q += 6;
+                    } else {
+                        cp = REPLACEMENT_CHAR;
+                    }
+                } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                    cp = REPLACEMENT_CHAR;
                 }
+                o = put_utf8(o, cp);
+                break;
+            default:
+                fail_at(d, q, "invalid escape in string");
+            }
+        } else if (c < 0x80) {
+            *o++ = (char)c;
+            q++;
+        } else {
+            int n = utf8_sequence(q, e);
+            if (n > 0) {
+                memcpy(o, q, (size_t)n);
+                o += n;
+                q += n;
+            } else {
+                o = put_utf8(o, REPLACEMENT_CHAR);
+                q += -n;
             }
         }
-        sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_array_mt);
-        lua_setmetatable(L, idx);
-        return;
     }
-    lua_pop(L, 1);
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        int t = lua_type(L, -1);
-        if (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL) {
-            /* Clearing an existing field during traversal is allowed. */
-            lua_pop(L, 1);
-            lua_pushvalue(L, -1);
-            lua_pushnil(L);
-            lua_rawset(L, idx);
-        } else if (t == LUA_TNUMBER) {
-            integer_in_place(L);
-            lua_pushvalue(L, -2);
-            lua_insert(L, -2);
-            lua_rawset(L, idx);
-        } else if (t == LUA_TTABLE) {
-            sf_kind child = SF_KIND_NONE;
-            if (lua_type(L, -2) == LUA_TSTRING) child = field_kind(kind, lua_tostring(L, -2));
-            normalise(L, -1, child, markers);
-            lua_pop(L, 1);
-        } else {
-            lua_pop(L, 1);
-        }
-    }
-    sf_json_setmeta(L, idx, kind);
+    lua_pushlstring(d->L, out, (size_t)(o - out));
+    d->p = e + 1;
 }
 
-int sf_json_decode(lua_State *L, const char *text, size_t len, sf_kind kind) {
-    int unsafe = 0, markers = 0, status;
-    size_t empties = scan_empty_arrays(text, len, &unsafe);
-    sf_buf rewritten = {NULL, 0, 0};
+/* At the opening quote: pushes the string, leaves d->p after its end.
+ * Sets *s_out and *n_out to the raw bytes when they are the value itself. */
+static void push_string(decoder *d, const char **s_out, size_t *n_out) {
+    const unsigned char *s = d->p + 1, *q = s, *end = d->end;
+    for (;;) {
+        while (q < end && *q != '"' && *q != '\\' && *q < 0x80) q++;
+        if (q >= end) fail_at(d, d->p, "unterminated string starting");
+        if (*q == '"') break;
+        if (*q == '\\') {
+            push_string_slow(d, s, q);
+            if (s_out) *s_out = NULL;
+            return;
+        } else {
+            int n = utf8_sequence(q, end);
+            if (n < 0) {
+                push_string_slow(d, s, q);
+                if (s_out) *s_out = NULL;
+                return;
+            }
+            q += n;
+        }
+    }
+    lua_pushlstring(d->L, (const char *)s, (size_t)(q - s));
+    if (s_out) {
+        *s_out = (const char *)s;
+        *n_out = (size_t)(q - s);
+    }
+    d->p = q + 1;
+}
 
-    if (!unsafe && empties > 0) {
-        if (!sf_buf_reserve(&rewritten, len + empties * sizeof marker_text + 1) ||
-            !rewrite_empty_arrays(text, len, empties, &rewritten)) {
-            sf_buf_free(&rewritten);
-            lua_pushliteral(L, "out of memory while decoding JSON");
-            return 0;
-        }
-        text = rewritten.data;
-        len = rewritten.len;
-        markers = 1;
+static const double exact_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static void push_double(lua_State *L, double v) {
+#if SF_HAVE_INTEGERS
+    /* Integral values are integers (documented): 1.0 and 1e2 too. */
+    if (v == floor(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0) {
+        lua_pushinteger(L, (lua_Integer)v);
+        return;
     }
-    sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_decode);
-    lua_pushlstring(L, text, len);
-    sf_buf_free(&rewritten);
-    status = lua_pcall(L, 1, 1, 0);
-    if (status != LUA_OK) {
-        if (lua_type(L, -1) != LUA_TSTRING) {
-            lua_pop(L, 1);
-            lua_pushliteral(L, "invalid JSON");
-        }
-        return 0;
+#endif
+    lua_pushnumber(L, (lua_Number)v);
+}
+
+static void push_number(decoder *d) {
+    const unsigned char *p = d->p, *end = d->end, *num = p;
+    unsigned long long mant = 0;
+    int neg = 0, digits = 0, frac_digits = 0, exp = 0, exp_neg = 0, is_int = 1;
+    if (*p == '-') {
+        neg = 1;
+        p++;
     }
-    if (lua_type(L, -1) == LUA_TTABLE) {
-        normalise(L, -1, kind, markers);
-    } else if (lua_type(L, -1) == LUA_TNUMBER) {
-        integer_in_place(L);
-    } else if (lua_type(L, -1) == LUA_TLIGHTUSERDATA) {
+    if (p < end && *p == '0') {
+        p++;
+        digits = 1;
+        if (p < end && *p >= '0' && *p <= '9') fail_at(d, p, "leading zero in number");
+    } else if (p < end && *p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (digits < 19) mant = mant * 10 + (unsigned)(*p - '0');
+            digits++;
+            p++;
+        }
+    } else {
+        fail_at(d, num, "invalid number");
+    }
+    if (p < end && *p == '.') {
+        is_int = 0;
+        p++;
+        if (p >= end || *p < '0' || *p > '9') fail_at(d, p, "digit expected after the decimal point");
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (digits + frac_digits < 19) mant = mant * 10 + (unsigned)(*p - '0');
+            frac_digits++;
+            p++;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        is_int = 0;
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) exp_neg = *p++ == '-';
+        if (p >= end || *p < '0' || *p > '9') fail_at(d, p, "digit expected in exponent");
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (exp < 100000) exp = exp * 10 + (*p - '0');
+            p++;
+        }
+    }
+    d->p = p;
+    if (is_int && digits <= 19 && mant <= (unsigned long long)LLONG_MAX + (unsigned)neg) {
+        /* Exact over the whole 64-bit range (-2^63 included). */
+        long long v = mant > (unsigned long long)LLONG_MAX ? LLONG_MIN : neg ? -(long long)mant : (long long)mant;
+        sf_pushinteger(d->L, v);
+        return;
+    }
+    if (digits + frac_digits <= 15) {
+        /* Exact: a mantissa below 2^53 times an exact power of ten. */
+        int e10 = (exp_neg ? -exp : exp) - frac_digits;
+        if (e10 >= -22 && e10 <= 22) {
+            double v = (double)mant;
+            v = e10 < 0 ? v / exact_pow10[-e10] : v * exact_pow10[e10];
+            push_double(d->L, neg ? -v : v);
+            return;
+        }
+    }
+    {
+        size_t n = (size_t)(p - num), i;
+        char *buf = scratch(d, n + 1);
+        double v;
+        memcpy(buf, num, n);
+        buf[n] = '\0';
+        if (d->decimal_point != '.')
+            for (i = 0; i < n; i++)
+                if (buf[i] == '.') buf[i] = d->decimal_point;
+        v = strtod(buf, NULL); /* beyond the double range: +-HUGE_VAL, like Python's float */
+        push_double(d->L, v);
+    }
+}
+
+static void push_value(decoder *d, sf_kind kind);
+
+static void enter(decoder *d) {
+    if (++d->depth > SF_JSON_MAX_DEPTH)
+        fail_at(d, d->p, "JSON nested deeper than " SF_STR(SF_JSON_MAX_DEPTH) " levels (core.json_max_depth)");
+    if (!lua_checkstack(d->L, 8)) fail_at(d, d->p, "out of Lua stack space while decoding");
+}
+
+static void push_array(decoder *d, sf_kind kind) {
+    lua_State *L = d->L;
+    int base = lua_gettop(L) + 1, table = 0;
+    size_t n = 0;
+    enter(d);
+    d->p = skip_space(d->p + 1, d->end);
+    if (d->p < d->end && *d->p == ']') {
+        d->p++;
+        lua_createtable(L, 0, 0);
+    } else {
+        for (;;) {
+            if (!table && (d->pending >= d->pending_budget || !lua_checkstack(L, 8))) {
+                /* Out of stack budget: the elements so far go into the table
+                 * now, the rest is appended as it comes. */
+                size_t i;
+                lua_createtable(L, n > INT_MAX / 2 ? INT_MAX : (int)(n * 2), 0);
+                lua_insert(L, base);
+                for (i = n; i >= 1; i--) lua_rawseti(L, base, (int)i);
+                d->pending -= n;
+                table = 1;
+            }
+            push_value(d, kind);
+            n++;
+            if (table) lua_rawseti(L, base, (int)n);
+            else d->pending++;
+            d->p = skip_space(d->p, d->end);
+            if (d->p < d->end && *d->p == ',') {
+                d->p = skip_space(d->p + 1, d->end);
+                continue;
+            }
+            if (d->p < d->end && *d->p == ']') {
+                d->p++;
+                break;
+            }
+            fail_at(d, d->p, "',' or ']' expected in array");
+        }
+        if (!table) {
+            size_t i;
+            lua_createtable(L, (int)n, 0);
+            lua_insert(L, base);
+            for (i = n; i >= 1; i--) lua_rawseti(L, base, (int)i);
+            d->pending -= n;
+        }
+    }
+    lua_pushvalue(L, d->array_mt_idx);
+    lua_setmetatable(L, base);
+    d->depth--;
+}
+
+static void push_object(decoder *d, sf_kind kind) {
+    lua_State *L = d->L;
+    int table, stored = 0;
+    enter(d);
+    lua_createtable(L, 0, d->object_hint[d->depth]);
+    table = lua_gettop(L);
+    if (kind != SF_KIND_NONE) {
+        lua_pushvalue(L, d->array_mt_idx + (int)kind);
+        lua_setmetatable(L, table);
+    }
+    d->p = skip_space(d->p + 1, d->end);
+    if (d->p < d->end && *d->p == '}') {
+        d->p++;
+    } else {
+        for (;;) {
+            const char *key = NULL;
+            size_t key_len = 0;
+            if (d->p >= d->end || *d->p != '"') fail_at(d, d->p, "string key expected in object");
+            push_string(d, &key, &key_len);
+            if (key == NULL) key = lua_tolstring(L, -1, &key_len);
+            d->p = skip_space(d->p, d->end);
+            if (d->p >= d->end || *d->p != ':') fail_at(d, d->p, "':' expected after object key");
+            d->p = skip_space(d->p + 1, d->end);
+            if (d->p < d->end && *d->p == 'n') {
+                /* null: never stored; a duplicate key's null still wins. */
+                if (d->end - d->p < 4 || memcmp(d->p, "null", 4) != 0) fail_at(d, d->p, "invalid literal");
+                count_value(d);
+                d->p += 4;
+                lua_pushnil(L);
+            } else {
+                sf_kind child = SF_KIND_NONE;
+                if (kind != SF_KIND_NONE && d->p < d->end && (*d->p == '[' || *d->p == '{'))
+                    child = field_kind(kind, key, key_len);
+                push_value(d, child);
+                stored++;
+            }
+            lua_rawset(L, table);
+            d->p = skip_space(d->p, d->end);
+            if (d->p < d->end && *d->p == ',') {
+                d->p = skip_space(d->p + 1, d->end);
+                continue;
+            }
+            if (d->p < d->end && *d->p == '}') {
+                d->p++;
+                break;
+            }
+            fail_at(d, d->p, "',' or '}' expected in object");
+        }
+    }
+    d->object_hint[d->depth] = stored;
+    d->depth--;
+}
+
+static void push_value(decoder *d, sf_kind kind) {
+    const unsigned char *p = d->p;
+    if (p >= d->end) fail_at(d, p, "value expected");
+    count_value(d);
+    switch (*p) {
+    case '{': push_object(d, kind); return;
+    case '[': push_array(d, kind); return;
+    case '"': push_string(d, NULL, NULL); return;
+    case 't':
+        if (d->end - p >= 4 && memcmp(p, "true", 4) == 0) {
+            d->p += 4;
+            lua_pushboolean(d->L, 1);
+            return;
+        }
+        break;
+    case 'f':
+        if (d->end - p >= 5 && memcmp(p, "false", 5) == 0) {
+            d->p += 5;
+            lua_pushboolean(d->L, 0);
+            return;
+        }
+        break;
+    case 'n':
+        if (d->end - p >= 4 && memcmp(p, "null", 4) == 0) {
+            d->p += 4;
+            lua_pushlightuserdata(d->L, NULL);
+            return;
+        }
+        break;
+    default:
+        if (*p == '-' || (*p >= '0' && *p <= '9')) {
+            push_number(d);
+            return;
+        }
+    }
+    fail_at(d, p, "unexpected character");
+}
+
+/* Stack budget for arrays' pending elements: Lua 5.1 and LuaJIT allow a C
+ * function about 8000 slots, later Luas a million. */
+#if LUA_VERSION_NUM >= 503
+#define PENDING_BUDGET 200000u
+#else
+#define PENDING_BUDGET 6000u
+#endif
+
+static int decode_protected(lua_State *L) {
+    const decode_args *a = (const decode_args *)lua_touserdata(L, 1);
+    decoder d;
+    int k;
+    memset(&d, 0, sizeof d);
+    d.L = L;
+    d.start = d.p = (const unsigned char *)a->text;
+    d.end = d.start + a->len;
+    d.pending_budget = PENDING_BUDGET;
+    d.decimal_point = localeconv()->decimal_point[0];
+    luaL_checkstack(L, SF_KIND_COUNT + 8, "seekrflow: out of Lua stack space");
+    sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_array_mt);
+    d.array_mt_idx = lua_gettop(L);
+    sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_kind_mts);
+    for (k = 1; k < SF_KIND_COUNT; k++) lua_rawgeti(L, d.array_mt_idx + 1, k);
+    lua_remove(L, d.array_mt_idx + 1);
+    lua_pushnil(L);
+    d.scratch_idx = lua_gettop(L);
+
+    d.p = skip_space(d.p, d.end);
+    if (d.p >= d.end) fail_at(&d, d.p, "empty JSON text");
+    push_value(&d, a->kind);
+    d.p = skip_space(d.p, d.end);
+    if (d.p < d.end) fail_at(&d, d.p, "unexpected text after the JSON value");
+    if (lua_type(L, -1) == LUA_TLIGHTUSERDATA) {
         lua_pop(L, 1); /* a top-level null is nil */
         lua_pushnil(L);
     }
     return 1;
 }
 
-/* ---- encoding ---- */
-
-static const char placeholder[] = "\0sf-empty-array";
-static const char placeholder_json[] = "\"\\u0000sf-empty-array\"";
-
-static int is_empty_array(lua_State *L, int idx) {
-    int is_array;
-    idx = sf_absindex(L, idx);
-    if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return 0;
-    sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_array_mt);
-    is_array = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    if (!is_array) return 0;
-    lua_pushnil(L);
-    if (lua_next(L, idx) != 0) {
-        lua_pop(L, 2);
+int sf_json_decode(lua_State *L, const char *text, size_t len, sf_kind kind) {
+    decode_args a;
+    a.text = text;
+    a.len = len;
+    a.kind = kind;
+    if (!lua_checkstack(L, 4)) {
+        lua_pushliteral(L, "out of Lua stack space");
+        return 0;
+    }
+    lua_pushcfunction(L, decode_protected);
+    lua_pushlightuserdata(L, &a);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            lua_pop(L, 1);
+            lua_pushliteral(L, "invalid JSON");
+        }
         return 0;
     }
     return 1;
 }
 
-/* Copies the value at idx, swapping empty marked arrays for a placeholder.
- * Returns 0 when nesting is too deep (a cycle, most likely). */
-static int copy_for_encode(lua_State *L, int idx, int depth) {
-    idx = sf_absindex(L, idx);
-    if (depth > SF_JSON_MAX_DEPTH) return 0;
-    if (lua_type(L, idx) != LUA_TTABLE) {
-        lua_pushvalue(L, idx);
-        return 1;
+/* ---- encoding ---- */
+
+typedef struct {
+    lua_State *L;
+    int buf_idx;
+    char *buf;
+    size_t len, cap;
+    int array_mt_idx;
+    char decimal_point;
+} encoder;
+
+static void enc_fail(encoder *e, const char *msg) {
+    lua_pushstring(e->L, msg);
+    lua_error(e->L);
+}
+
+static char *enc_room(encoder *e, size_t n) {
+    if (e->cap - e->len < n) {
+        size_t cap = e->cap * 2;
+        char *grown;
+        if (cap < e->len + n) cap = e->len + n;
+        grown = (char *)new_scratch(e->L, cap);
+        memcpy(grown, e->buf, e->len);
+        lua_replace(e->L, e->buf_idx);
+        e->buf = grown;
+        e->cap = cap;
     }
-    if (is_empty_array(L, idx)) {
-        lua_pushlstring(L, placeholder, sizeof placeholder - 1);
-        return 1;
+    return e->buf + e->len;
+}
+
+static void enc_add(encoder *e, const char *s, size_t n) {
+    memcpy(enc_room(e, n), s, n);
+    e->len += n;
+}
+
+static void enc_string(encoder *e, const char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+    enc_add(e, "\"", 1);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[6];
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F) continue;
+        enc_add(e, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        default:
+            u[0] = '\\';
+            u[1] = 'u';
+            u[2] = '0';
+            u[3] = '0';
+            u[4] = hex[c >> 4];
+            u[5] = hex[c & 15];
+            enc_add(e, u, 6);
+            continue;
+        }
+        enc_add(e, esc, 2);
     }
-    luaL_checkstack(L, 6, "seekrflow: value too deeply nested to encode");
-    lua_newtable(L);
+    enc_add(e, s + run, n - run);
+    enc_add(e, "\"", 1);
+}
+
+/* Formats the number at idx: integers exactly, floats in the shortest form
+ * that reads back to the same double. */
+static size_t format_number(encoder *e, int idx, char *out, size_t size) {
+    lua_Number v;
+    int prec, n = 0, i;
+#if SF_HAVE_INTEGERS
+    if (lua_isinteger(e->L, idx)) return (size_t)snprintf(out, size, "%lld", (long long)lua_tointeger(e->L, idx));
+#endif
+    v = lua_tonumber(e->L, idx);
+    if (v != v || v == HUGE_VAL || v == -HUGE_VAL) enc_fail(e, "cannot encode NaN or infinity as JSON");
+    for (prec = 15; prec <= 17; prec++) {
+        n = snprintf(out, size, "%.*g", prec, (double)v);
+        if (strtod(out, NULL) == v) break;
+    }
+    if (e->decimal_point != '.')
+        for (i = 0; i < n; i++)
+            if (out[i] == e->decimal_point) out[i] = '.';
+    return (size_t)n;
+}
+
+static int is_array_mt(encoder *e, int idx) {
+    int yes;
+    if (!lua_getmetatable(e->L, idx)) return 0;
+    yes = lua_rawequal(e->L, -1, e->array_mt_idx);
+    lua_pop(e->L, 1);
+    return yes;
+}
+
+static void enc_value(encoder *e, int idx, int depth);
+
+static void enc_table(encoder *e, int idx, int depth) {
+    lua_State *L = e->L;
+    size_t n, i, count = 0;
+    double max = 0;
+    int array = 1, marked;
+    if (depth > SF_JSON_MAX_DEPTH) enc_fail(e, "value is nested too deeply to encode (a table that contains itself?)");
+    if (!lua_checkstack(L, 6)) enc_fail(e, "out of Lua stack space while encoding");
+    /* Keys exactly 1..n make an array, like lua-cjson; else an object. A
+     * table with array_mt is an array whatever its keys (others ignored);
+     * holes are nulls, as long as the array is not mostly holes. */
+    marked = is_array_mt(e, idx);
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
-        if (!copy_for_encode(L, -1, depth + 1)) {
-            lua_pop(L, 3);
-            return 0;
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TNUMBER) {
+            double k = (double)lua_tonumber(L, -1);
+            if (k >= 1 && k == floor(k)) {
+                if (k > max) max = k;
+                count++;
+                continue;
+            }
         }
-        lua_remove(L, -2);       /* drop the original value */
-        lua_pushvalue(L, -2);    /* key */
-        lua_insert(L, -2);
-        lua_rawset(L, -4);
+        array = 0;
     }
+    if (count == 0) array = 0;
+    if (marked) array = 1;
+    if (array && max > 10 && max > 2.0 * (double)count)
+        enc_fail(e, "cannot encode an excessively sparse array as JSON (give it string keys)");
+    n = (size_t)max;
+    if (array) {
+        enc_add(e, "[", 1);
+        for (i = 1; i <= n; i++) {
+            if (i > 1) enc_add(e, ",", 1);
+            lua_rawgeti(L, idx, (int)i);
+            if (lua_isnil(L, -1)) enc_add(e, "null", 4);
+            else enc_value(e, lua_gettop(L), depth + 1);
+            lua_pop(L, 1);
+        }
+        enc_add(e, "]", 1);
+        return;
+    }
+    enc_add(e, "{", 1);
+    lua_pushnil(L);
+    count = 0;
+    while (lua_next(L, idx) != 0) {
+        int kt = lua_type(L, -2);
+        if (count++ > 0) enc_add(e, ",", 1);
+        if (kt == LUA_TSTRING) {
+            size_t kn;
+            const char *ks = lua_tolstring(L, -2, &kn);
+            enc_string(e, ks, kn);
+        } else if (kt == LUA_TNUMBER) {
+            char num[64];
+            size_t nn = format_number(e, lua_gettop(L) - 1, num, sizeof num);
+            enc_add(e, "\"", 1);
+            enc_add(e, num, nn);
+            enc_add(e, "\"", 1);
+        } else {
+            lua_pushfstring(L, "cannot encode a table key of type %s as JSON (keys are strings or numbers)",
+                            lua_typename(L, kt));
+            lua_error(L);
+        }
+        enc_add(e, ":", 1);
+        enc_value(e, lua_gettop(L), depth + 1);
+        lua_pop(L, 1);
+    }
+    enc_add(e, "}", 1);
+}
+
+static void enc_value(encoder *e, int idx, int depth) {
+    lua_State *L = e->L;
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        enc_string(e, s, n);
+        return;
+    }
+    case LUA_TNUMBER: {
+        char num[64];
+        size_t n = format_number(e, idx, num, sizeof num);
+        enc_add(e, num, n);
+        return;
+    }
+    case LUA_TBOOLEAN:
+        if (lua_toboolean(L, idx)) enc_add(e, "true", 4);
+        else enc_add(e, "false", 5);
+        return;
+    case LUA_TNIL:
+        enc_add(e, "null", 4);
+        return;
+    case LUA_TLIGHTUSERDATA:
+        if (lua_touserdata(L, idx) == NULL) { /* core.null */
+            enc_add(e, "null", 4);
+            return;
+        }
+        break;
+    case LUA_TTABLE:
+        enc_table(e, idx, depth);
+        return;
+    default:
+        break;
+    }
+    lua_pushfstring(L, "cannot encode a %s as JSON", luaL_typename(L, idx));
+    lua_error(L);
+}
+
+static int encode_protected(lua_State *L) {
+    encoder e;
+    e.L = L;
+    e.len = 0;
+    e.cap = 256;
+    e.decimal_point = localeconv()->decimal_point[0];
+    luaL_checkstack(L, 8, "seekrflow: out of Lua stack space");
+    sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_array_mt);
+    e.array_mt_idx = lua_gettop(L);
+    e.buf = (char *)new_scratch(L, e.cap);
+    e.buf_idx = lua_gettop(L);
+    enc_value(&e, 1, 0);
+    lua_pushlstring(L, e.buf, e.len);
     return 1;
 }
 
-static int has_empty_array(lua_State *L, int idx, int depth) {
-    int found = 0;
-    idx = sf_absindex(L, idx);
-    if (lua_type(L, idx) != LUA_TTABLE || depth > SF_JSON_MAX_DEPTH) return 0;
-    if (is_empty_array(L, idx)) return 1;
-    luaL_checkstack(L, 4, "seekrflow: value too deeply nested to encode");
-    lua_pushnil(L);
-    while (!found && lua_next(L, idx) != 0) {
-        found = has_empty_array(L, -1, depth + 1);
-        lua_pop(L, 1);
-    }
-    if (found) lua_pop(L, 1); /* the key left by the interrupted traversal */
-    return found;
-}
-
 int sf_json_encode(lua_State *L, int idx) {
-    int swapped;
     idx = sf_absindex(L, idx);
-    swapped = has_empty_array(L, idx, 0);
-    sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_encode);
-    if (swapped) {
-        if (!copy_for_encode(L, idx, 0)) {
-            lua_pop(L, 1);
-            lua_pushliteral(L, "value is nested too deeply to encode (a table that contains itself?)");
-            return 0;
-        }
-    } else {
-        lua_pushvalue(L, idx);
+    if (!lua_checkstack(L, 4)) {
+        lua_pushliteral(L, "out of Lua stack space");
+        return 0;
     }
+    lua_pushcfunction(L, encode_protected);
+    lua_pushvalue(L, idx);
     if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
         if (lua_type(L, -1) != LUA_TSTRING) {
             lua_pop(L, 1);
             lua_pushliteral(L, "value cannot be encoded as JSON");
         }
         return 0;
-    }
-    if (swapped) {
-        luaL_Buffer b;
-        size_t n, plen = sizeof placeholder_json - 1;
-        const char *s = lua_tolstring(L, -1, &n), *p = s, *hit;
-        luaL_buffinit(L, &b);
-        while ((hit = strstr(p, placeholder_json)) != NULL) {
-            luaL_addlstring(&b, p, (size_t)(hit - p));
-            luaL_addstring(&b, "[]");
-            p = hit + plen;
-        }
-        luaL_addlstring(&b, p, n - (size_t)(p - s));
-        luaL_pushresult(&b);
-        lua_remove(L, -2);
     }
     return 1;
 }
@@ -394,38 +890,11 @@ static int l_is_array(lua_State *L) {
 /* Needs the module table on top of the stack. */
 void sf_open_json(lua_State *L) {
     int k;
-    /* A private cjson instance: a host that changes global cjson settings
-     * (cjson.decode_max_depth, …) cannot change our results. */
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "cjson");
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-        lua_pop(L, 1);
-        luaL_error(L, "seekrflow needs lua-cjson, which could not be loaded. "
-                      "Install it (Debian: apt-get install lua-cjson; LuaRocks: luarocks install lua-cjson) "
-                      "for the Lua that runs seekrflow (" SF_BUILT_FOR ").");
-    }
-    lua_getfield(L, -1, "new");
-    lua_call(L, 0, 1);
-    lua_remove(L, -2);
-    lua_getfield(L, -1, "decode_max_depth");
-    lua_pushinteger(L, SF_JSON_MAX_DEPTH);
-    lua_call(L, 1, 0);
-    lua_getfield(L, -1, "encode_max_depth");
-    lua_pushinteger(L, SF_JSON_MAX_DEPTH);
-    lua_call(L, 1, 0);
-    lua_getfield(L, -1, "decode_invalid_numbers");
-    lua_pushboolean(L, 0);
-    lua_call(L, 1, 0);
-    lua_getfield(L, -1, "encode_invalid_numbers");
-    lua_pushboolean(L, 0);
-    lua_call(L, 1, 0);
-    lua_getfield(L, -1, "decode");
-    sf_rawsetp(L, LUA_REGISTRYINDEX, &sf_key_decode);
-    lua_getfield(L, -1, "encode");
-    sf_rawsetp(L, LUA_REGISTRYINDEX, &sf_key_encode);
-    lua_getfield(L, -1, "null");
-    lua_setfield(L, -3, "null");
-    lua_pop(L, 1);
+    /* JSON null inside arrays: the same value as lua-cjson's cjson.null. */
+    lua_pushlightuserdata(L, NULL);
+    lua_setfield(L, -2, "null");
+    lua_pushinteger(L, SF_JSON_MAX_VALUES);
+    lua_setfield(L, -2, "json_max_values");
 
     /* core.array_mt: marks tables decoded from JSON arrays. */
     lua_createtable(L, 0, 2);
