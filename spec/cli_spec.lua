@@ -604,6 +604,21 @@ describe("seekrflow command line", function()
     assert.matches("nothing to remove", out)
   end)
 
+  it("watches several jobs, or --all, and summarises failures across jobs", function()
+    local a = job_with({ { "a.pdf", "%PDF-1.7 a" } }, { system_prompt = "p", name = "first" })
+    local b = job_with({ { "empty.docx", "" } }, { system_prompt = "p", name = "second" })
+    local code, out = run({ "watch", a, b, "--interval", "50ms", "--timeout", "30s" })
+    assert.equal(3, code, out) -- the worst: b needs review
+    assert.matches("second", out)
+    code, out = run({ "failures", "--all" })
+    assert.equal(3, code)
+    assert.matches("empty%.docx", out)
+    code = run({ "watch", a, "--all" })
+    assert.equal(2, code)
+    code = run({ "watch" })
+    assert.equal(2, code)
+  end)
+
   it("names the right headers package for each Lua", function()
     for _, package in ipairs({ "lua5.3", "lua5.1", "luajit" }) do
       local p = io.popen(("cd %q && make -s LUA=%s LUA_INCDIR=/nonexistent check-headers 2>&1"):format(ROOT, package))

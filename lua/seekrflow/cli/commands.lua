@@ -147,6 +147,8 @@ local function timeout_option(cmd, what)
     :argname("DURATION"):convert(values.duration("--timeout"))
 end
 
+local JOB_TYPES = { "principle_files", "context_grounded_files", "context_grounded_vector_db" }
+
 local function table_width(ctx)
   return ctx.isatty and ctx.columns or nil
 end
@@ -157,8 +159,7 @@ define("list", {
   summary = "List data jobs.",
   description = "List data jobs, newest first.",
   build = function(cmd)
-    cmd:option("--type", "Only jobs of this type."):argname("TYPE")
-      :choices({ "principle_files", "context_grounded_files", "context_grounded_vector_db" })
+    cmd:option("--type", "Only jobs of this type."):argname("TYPE"):choices(JOB_TYPES)
     cmd:option("--sort", "Sort by name, created_at (default) or job_type."):argname("FIELD")
       :choices({ "name", "created_at", "job_type" })
     cmd:option("--order", "asc or desc (default)."):choices({ "asc", "desc" })
@@ -287,13 +288,24 @@ define("failures", {
   summary = "What failed, why, and how to fix it.",
   description = "Only what failed: one line of cause and fix per file, grouped by cause, what blocks "
     .. "alignment, and what to do next. Exits 0 when nothing failed and the job is not blocked, 3 when it "
-    .. "needs review.",
-  build = job_argument,
+    .. "needs review. With --all, the same for every job that needs review.",
+  build = function(cmd)
+    cmd:argument("job", "A data job id (dj-…)."):argname("JOB"):args("?")
+    cmd:flag("-a --all", "Every job that needs review or has failed files (the 100 most recent).")
+    cmd:option("--type", "With --all: only jobs of this type."):argname("TYPE"):choices(JOB_TYPES)
+  end,
   run = function(ctx)
+    local f = ctx.flags
+    if f.all then
+      if f.job then usage_error("give a JOB id or --all, not both") end
+      return require("seekrflow.cli.many").failures(ctx, { job_type = f.type })
+    end
+    if not f.job then usage_error("give a JOB id (or --all)") end
+    if f.type then usage_error("--type goes with --all") end
     local summary = require "seekrflow.summary"
-    local detail = ctx.client().data_jobs:retrieve(ctx.flags.job)
+    local detail = ctx.client().data_jobs:retrieve(f.job)
     local s = summary.of(detail)
-    if ctx.flags.json then
+    if f.json then
       ctx.json(s)
     else
       ctx.write(summary.render(s, { color = ctx.color, width = table_width(ctx) }))
@@ -331,21 +343,33 @@ local function follow_options(f)
 end
 
 define("watch", {
-  summary = "Follow a job live until it is ready, needs review or ends.",
+  summary = "Follow jobs live until they are ready, need review or end.",
   description = "Follow a job until it is ready to start, needs review, or its alignment ends. On a "
     .. "terminal the view is redrawn in place; otherwise one line is printed per change; with --json one "
-    .. "event per line. At the end the failure summary is printed, if anything failed.",
+    .. "event per line. At the end the failure summary is printed, if anything failed. With several JOBs, "
+    .. "or --all for every job still moving, one row per job.",
   epilog = "Exit codes: 0 ready or completed, 3 needs review, 5 failed or cancelled, 6 timed out, "
-    .. "130 interrupted, 1 an error.",
+    .. "130 interrupted, 1 an error; with several jobs, the worst of them (130, 4, 1, 5, 6, 3, 0).",
   build = function(cmd)
-    job_argument(cmd)
+    cmd:argument("jobs", "Data job ids (dj-…)."):argname("JOB"):args("*")
+    cmd:flag("-a --all", "Every job of the team (or personal space) that has not reached a final state.")
+    cmd:option("--type", "With --all: only jobs of this type."):argname("TYPE"):choices(JOB_TYPES)
+    cmd:option("--concurrency", "With several jobs: requests in flight at once (default 4)."):argname("N")
+      :convert(values.integer("--concurrency", 1, 16))
     watch_options(cmd)
     timeout_option(cmd, "")
     -- the old name of --timeout, kept working for scripts
     cmd:option("--timeout-after"):argname("DURATION"):convert(values.duration("--timeout-after")):hidden(true)
   end,
   run = function(ctx)
-    return follow.run(ctx, ctx.flags.job, follow_options(ctx.flags))
+    local f = ctx.flags
+    if f.all and #f.jobs > 0 then usage_error("give JOB ids or --all, not both") end
+    if not f.all and #f.jobs == 0 then usage_error("give a JOB id (or several, or --all)") end
+    if f.type and not f.all then usage_error("--type goes with --all") end
+    if #f.jobs == 1 then return follow.run(ctx, f.jobs[1], follow_options(f)) end
+    local opts = follow_options(f)
+    opts.concurrency = f.concurrency
+    return require("seekrflow.cli.many").watch(ctx, f.all and { all = true, job_type = f.type } or f.jobs, opts)
   end,
 })
 
@@ -358,8 +382,6 @@ local function print_job(ctx, job, verb)
     ctx.print(("%s %s  %s  (%s)"):format(verb, safe(job.id), safe(job.name or ""), safe(job.status or "?")))
   end
 end
-
-local JOB_TYPES = { "principle_files", "context_grounded_files", "context_grounded_vector_db" }
 
 define("create", {
   summary = "Create a data job.",
