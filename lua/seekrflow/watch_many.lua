@@ -768,6 +768,12 @@ function watch_many.luv(driver, targets, opts, on_done)
   end
   kick = function()
     if finished then return end
+    if driver.closed then
+      -- the driver (or its client) was closed: it cancelled our requests; end quietly
+      finished = true
+      close_timer()
+      return
+    end
     if running then
       again = true
       return

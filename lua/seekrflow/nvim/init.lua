@@ -563,6 +563,7 @@ function M.setup(opts)
   end), { nargs = "?", force = true, desc = "seekrflow: list data jobs" })
   create("SeekrflowFailures", guarded(function(args) M.failures(job_id_of(args.args)) end),
     { nargs = 1, force = true, desc = "seekrflow: failed files of a data job into the quickfix list" })
+  require("seekrflow.nvim.dashboard").register(M, driver, guarded)
 
   local group = vim.api.nvim_create_augroup("seekrflow", { clear = true })
   vim.api.nvim_create_autocmd("VimLeavePre", {

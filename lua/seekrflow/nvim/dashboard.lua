@@ -1,0 +1,213 @@
+--- The Neovim dashboard: `:SeekrflowDashboard [JOB… | --all [--type T]]` and
+--- `:SeekrflowWatch` with several ids or `--all`. One scratch buffer lists every job being
+--- watched, one line per job, most urgent first, redrawn as events arrive. The watch is
+--- seekrflow.watch_many on the plugin's luv driver, so the editor never blocks.
+---
+--- Keys in the buffer: <CR> or f  the job's failures into the quickfix list,
+---                     w          watch that job alone in the float,
+---                     s          stop watching,  q  close the window.
+local watch_many = require "seekrflow.watch_many"
+local text = require "seekrflow.text"
+
+local dashboard = {}
+
+local NAME = "seekrflow://dashboard"
+local HINT = "<CR>/f failures  w watch in the float  s stop  q close"
+local REDRAW_MS = 150
+
+-- One dashboard per Neovim: its buffer, the running watch, the rows last drawn.
+local state = { buf = nil, handle = nil, rows = {}, result = nil, targets_text = "", redraw_pending = false }
+
+local safe = text.terminal_safe
+
+--- Targets from a command's arguments: ids, or `--all` with an optional `--type T`.
+---@param fargs string[]
+---@return table targets for watch_many
+function dashboard.targets(fargs)
+  local all, job_type, ids = false, nil, {}
+  local i = 1
+  while i <= #fargs do
+    local a = fargs[i]
+    if a == "--all" then
+      all = true
+    elseif a == "--type" then
+      job_type = fargs[i + 1]
+      if not job_type then error({ message = "--type needs a job type, e.g. --type principle_files" }, 0) end
+      i = i + 1
+    elseif a:sub(1, 7) == "--type=" then
+      job_type = a:sub(8)
+    elseif a:sub(1, 2) == "--" then
+      error({ message = ("unknown flag %s: give job ids, or --all [--type TYPE]"):format(a) }, 0)
+    else
+      ids[#ids + 1] = a
+    end
+    i = i + 1
+  end
+  if all and #ids > 0 then error({ message = "give job ids or --all, not both" }, 0) end
+  if job_type and not all then error({ message = "--type goes with --all" }, 0) end
+  if all then return { all = true, job_type = job_type } end
+  if #ids == 0 then error({ message = "give one or more job ids, or --all [--type TYPE]" }, 0) end
+  return ids
+end
+
+local function seconds_text(s)
+  s = math.max(0, math.floor(s or 0))
+  return ("%d:%02d"):format(math.floor(s / 60), s % 60)
+end
+
+local SYMBOL = { reached = "✓", needs_review = "!", failed = "✗", cancelled = "✗", error = "✗",
+  timed_out = "…", interrupted = "-" }
+
+--- The buffer's lines for rows of seekrflow.watch_many (m:rows()).
+---@param rows seekrflow.WatchManyRow[]
+---@param result seekrflow.WatchManyResult?
+---@return string[]
+function dashboard.lines(rows, result, targets_text)
+  local moving = 0
+  for _, row in ipairs(rows) do if row.reason == nil then moving = moving + 1 end end
+  local head = ("seekrflow %s: %d jobs, %d moving"):format(targets_text, #rows, moving)
+  if result and result.reason then head = head .. "  (" .. result.reason .. ")" end
+  local lines = { head, HINT, "" }
+  for _, row in ipairs(rows) do
+    local files = ("✓%d"):format(row.completed)
+    if row.failed > 0 then files = files .. (" ✗%d"):format(row.failed) end
+    if row.running > 0 then files = files .. (" ⟳%d"):format(row.running) end
+    if row.queued > 0 then files = files .. (" …%d"):format(row.queued) end
+    local status = safe(row.status or "?")
+    if row.reason == "error" and row.error then
+      status = "error: " .. safe(type(row.error) == "table" and row.error.message or row.error)
+    end
+    local align = ""
+    if row.alignment_status then
+      local p = row.alignment_progress
+      align = "  align " .. safe(row.alignment_status) .. (p and (" " .. math.floor(p + 0.5) .. "%") or "")
+    end
+    local symbol = row.reason and SYMBOL[row.reason] or (row.error and "?") or (row.failed > 0 and "!") or "⟳"
+    -- one buffer line per job: a newline in a server string would break the row mapping
+    lines[#lines + 1] = (("%s %s  %s  %s%s  %s  [%s]"):format(symbol, safe(row.name), status, files, align,
+      seconds_text(row.elapsed), safe(row.id)):gsub("[\r\n]", " "))
+  end
+  return lines
+end
+
+local function buffer_valid()
+  return state.buf ~= nil and vim.api.nvim_buf_is_valid(state.buf)
+end
+
+local function draw()
+  state.redraw_pending = false
+  if not buffer_valid() then return end
+  local loop = state.handle and state.handle.loop
+  if loop then state.rows = loop:rows() end
+  local lines = dashboard.lines(state.rows, state.result, state.targets_text)
+  vim.api.nvim_buf_set_option(state.buf, "modifiable", true)
+  vim.api.nvim_buf_set_lines(state.buf, 0, -1, false, lines)
+  vim.api.nvim_buf_set_option(state.buf, "modifiable", false)
+end
+
+-- Redraws at most every REDRAW_MS, on the main loop (events arrive in luv callbacks).
+local function request_draw()
+  if state.redraw_pending then return end
+  state.redraw_pending = true
+  vim.defer_fn(draw, REDRAW_MS)
+end
+
+--- The job id of the dashboard line under the cursor, or nil on the header lines.
+function dashboard.job_at_cursor()
+  if not buffer_valid() then return nil end
+  local line = vim.api.nvim_get_current_line()
+  return line:match("%[([^%[%]]+)%]$")
+end
+
+local function ensure_buffer(plugin)
+  if not buffer_valid() then
+    state.buf = vim.api.nvim_create_buf(false, true)
+    vim.api.nvim_buf_set_name(state.buf, NAME)
+    vim.api.nvim_buf_set_option(state.buf, "bufhidden", "hide")
+    vim.api.nvim_buf_set_option(state.buf, "swapfile", false)
+    vim.api.nvim_buf_set_option(state.buf, "filetype", "seekrflow-dashboard")
+    local function map(key, fn, desc)
+      vim.keymap.set("n", key, fn, { buffer = state.buf, nowait = true, silent = true, desc = desc })
+    end
+    local function on_job(action)
+      return function()
+        local id = dashboard.job_at_cursor()
+        if id then action(id) else vim.notify("seekrflow: put the cursor on a job's line", vim.log.levels.INFO) end
+      end
+    end
+    map("<CR>", on_job(function(id) plugin.failures(id) end), "seekrflow: failures of this job")
+    map("f", on_job(function(id) plugin.failures(id) end), "seekrflow: failures of this job")
+    map("w", on_job(function(id) plugin.watch(id) end), "seekrflow: watch this job in the float")
+    map("s", function() dashboard.stop() end, "seekrflow: stop the dashboard's watch")
+    map("q", function() vim.cmd("close") end, "seekrflow: close the dashboard")
+  end
+  if vim.fn.bufwinid(state.buf) == -1 then
+    vim.cmd("botright split")
+    vim.api.nvim_win_set_buf(0, state.buf)
+  end
+end
+
+--- Stops the dashboard's watch (the buffer stays, with the last rows).
+function dashboard.stop()
+  if state.handle then
+    local handle = state.handle
+    state.handle = nil
+    handle.cancel()
+    state.rows = handle.loop:rows()
+  end
+end
+
+--- Opens (or reuses) the dashboard buffer and watches targets on the plugin's driver.
+---@param plugin table require("seekrflow.nvim")
+---@param driver seekrflow.LuvDriver
+---@param targets table ids or { all = true, job_type = … }
+---@param opts table? watch_many options (on_event is the dashboard's)
+function dashboard.open(plugin, driver, targets, opts)
+  dashboard.stop()
+  ensure_buffer(plugin)
+  state.result = nil
+  state.targets_text = targets.all and ("--all" .. (targets.job_type and (" --type " .. targets.job_type) or ""))
+    or (#targets == 1 and targets[1] or (#targets .. " jobs"))
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  o.on_event = function() request_draw() end
+  local handle
+  handle = watch_many.luv(driver, targets, o, function(result)
+    state.result = result
+    if state.handle == handle then state.handle = nil end
+    state.rows = handle and handle.loop:rows() or state.rows
+    vim.schedule(function()
+      draw()
+      local n = result.counts
+      vim.notify(("seekrflow: dashboard watch %s — %d ready, %d need review, %d other"):format(result.reason,
+        n.reached or 0, n.needs_review or 0, #result.order - (n.reached or 0) - (n.needs_review or 0)),
+        vim.log.levels.INFO)
+    end)
+  end)
+  state.handle = handle
+  draw()
+  return state.buf
+end
+
+--- Whether the dashboard is watching.
+function dashboard.watching()
+  return state.handle ~= nil
+end
+
+--- Defines :SeekrflowDashboard and lets :SeekrflowWatch take several ids or --all. Called
+--- by the plugin's setup with its driver getter and its error wrapper.
+---@param plugin table require("seekrflow.nvim")
+---@param get_driver fun(): seekrflow.LuvDriver
+---@param guarded fun(fn: function): function
+function dashboard.register(plugin, get_driver, guarded)
+  local create = vim.api.nvim_create_user_command
+  create("SeekrflowDashboard", guarded(function(args)
+    dashboard.open(plugin, get_driver(), dashboard.targets(args.fargs[1] and args.fargs or { "--all" }))
+  end), { nargs = "*", force = true, desc = "seekrflow: every moving job (or the given ones) in one buffer" })
+  create("SeekrflowWatch", guarded(function(args)
+    if #args.fargs == 1 and args.fargs[1]:sub(1, 2) ~= "--" then return plugin.watch(args.fargs[1]) end
+    dashboard.open(plugin, get_driver(), dashboard.targets(args.fargs))
+  end), { nargs = "+", force = true, desc = "seekrflow: watch a data job live (several, or --all: the dashboard)" })
+end
+
+return dashboard
