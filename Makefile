@@ -36,7 +36,7 @@ BINDIR ?= $(PREFIX)/bin
 LUA_NAME = $(notdir $(LUA))
 LUA_DEV_PKG = $(if $(filter luajit%,$(LUA_NAME)),libluajit-5.1-dev,$(if $(filter lua5.1 lua51,$(LUA_NAME)),liblua5.1-0-dev,lib$(LUA_NAME)-dev))
 
-.PHONY: rock-notice all bench test test-all demo sim lint check-c clean install valgrind asan rock-check check-headers
+.PHONY: rock-notice all bench test test-all demo sim lint check-c clean install valgrind asan rock-check check-headers fuzz fuzz-build
 
 all: check-headers rock-notice $(MODULE)
 
@@ -98,6 +98,49 @@ asan:
 	SEEKRFLOW_NVIM=0 LUA=$(LUA) BUILD=build/asan-$(LUA) \
 	  SEEKRFLOW_WRAP="env LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=1:exitcode=98 LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp:print_suppressions=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1" \
 	  sh tools/run-specs
+
+# Fuzzing: every fuzz/<name>.c is a libFuzzer harness (LLVMFuzzerTestOneInput),
+# built with clang under ASan+UBSan against the C core and Lua 5.4, and run
+# for FUZZ_SECONDS from its seeds in fuzz/corpus/<name>/ (with fuzz/<name>.dict
+# when present); what it finds goes to build/fuzz/corpus/<name>/, crashes to
+# build/fuzz/. Needs Debian's clang and libclang-rt-14-dev.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_LUA_PC  ?= lua5.4
+FUZZ_BUILD    = build/fuzz
+FUZZ_SAN      = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS   = $(FUZZ_SAN) $(WARN) $(shell $(PKG_CONFIG) --cflags $(FUZZ_LUA_PC) 2>/dev/null) $(CURL_CFLAGS) -I csrc
+FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs $(FUZZ_LUA_PC) 2>/dev/null || echo -llua5.4) $(CURL_LIBS) -lm
+FUZZ_OBJECTS  = $(SOURCES:csrc/%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_TARGETS  = $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard fuzz/*.c))
+.SECONDARY: $(FUZZ_OBJECTS)
+
+$(FUZZ_BUILD)/obj/%.o: csrc/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/%: fuzz/%.c $(FUZZ_OBJECTS) $(wildcard fuzz/*.h)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJECTS) $(FUZZ_LIBS)
+
+fuzz-build:
+	@mkdir -p $(FUZZ_BUILD)
+	@echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n); int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n ? 0 : 0; }' | \
+	  $(FUZZ_CC) -fsanitize=fuzzer,address,undefined -x c - -o $(FUZZ_BUILD)/probe 2>/dev/null || { \
+	  echo 'make fuzz needs clang with libFuzzer: apt-get install clang libclang-rt-14-dev'; exit 1; }
+	@rm -f $(FUZZ_BUILD)/probe
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do name=$$(basename $$t); \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$name fuzz/corpus/$$name; \
+	  dict=; if [ -f fuzz/$$name.dict ]; then dict=-dict=fuzz/$$name.dict; fi; \
+	  echo "== fuzz $$name for $(FUZZ_SECONDS) s"; \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/$$name- $$dict $(FUZZ_BUILD)/corpus/$$name fuzz/corpus/$$name 2>$(FUZZ_BUILD)/$$name.log \
+	    || { tail -60 $(FUZZ_BUILD)/$$name.log; echo "fuzz $$name failed: input saved as $(FUZZ_BUILD)/$$name-*"; exit 1; }; \
+	  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' $(FUZZ_BUILD)/$$name.log || true; \
+	done
 
 # Shell completions, written by the command's own parser (lua-argparse).
 COMPLETIONS = $(BUILD)/completions/seekrflow.bash $(BUILD)/completions/_seekrflow $(BUILD)/completions/seekrflow.fish
