@@ -23,8 +23,8 @@ ifeq ($(origin BUILD),environment)
 BUILD := build/$(notdir $(LUA))
 endif
 MODULE   = $(BUILD)/seekrflow/core.so
-SOURCES  = csrc/sf_module.c csrc/sf_error.c csrc/sf_json.c csrc/sf_http.c csrc/sf_data_jobs.c csrc/sf_files.c csrc/sf_detail.c csrc/sf_platform.c
-HEADERS  = csrc/sf_core.h csrc/sf_compat.h
+SOURCES  = $(wildcard csrc/*.c)
+HEADERS  = $(wildcard csrc/*.h)
 OBJECTS  = $(SOURCES:csrc/%.c=$(BUILD)/obj/%.o)
 
 # Install dirs (LuaRocks sets these through install_variables).

@@ -31,6 +31,7 @@ extern const char sf_key_data_jobs_mt;
 extern const char sf_key_kind_mts;
 extern const char sf_key_client_field;
 extern const char sf_key_files_mt;
+extern const char sf_key_resources;
 extern const char sf_built_for_marker[];
 
 /* Schema positions the JSON normaliser knows, so it can attach helpers. */
@@ -51,7 +52,7 @@ typedef enum {
 
 extern const char *const sf_kind_names[SF_KIND_COUNT];
 
-/* ---- growable byte buffer ---- */
+/* ---- growable byte buffer (sf_buf.c) ---- */
 typedef struct {
     char *data;
     size_t len;
@@ -62,14 +63,26 @@ int sf_buf_append(sf_buf *b, const char *s, size_t n); /* 0 when out of memory *
 int sf_buf_reserve(sf_buf *b, size_t total);            /* capacity of at least total */
 void sf_buf_reset(sf_buf *b);
 void sf_buf_free(sf_buf *b);
+/* Percent-encodes s into b (RFC 3986 unreserved set kept). 0 when out of memory. */
+int sf_escape(sf_buf *b, const char *s, size_t n);
 
-/* ---- errors (sf_error.c) ---- */
-/* Pushes a new error table {kind=…, message=…} with the shared metatable. */
+/* ---- errors and redaction (sf_error.c) ---- */
+/* Pushes a new error table {kind=…, message=…, where=…} with the shared
+ * metatable; where is the first caller outside the library. */
 void sf_push_error(lua_State *L, const char *kind, const char *message);
 /* Raises an invalid_argument error; never returns. */
 int sf_arg_error(lua_State *L, const char *fmt, ...);
-/* Replaces every copy of secret in the string at idx with "[redacted]". */
-void sf_redact(lua_State *L, int idx, const char *secret);
+/* The one redaction rule: every copy of secret (slen bytes, NULs allowed in
+ * both) becomes "[redacted]". */
+int sf_redact_into(sf_buf *out, const char *s, size_t n, const char *secret, size_t slen); /* 0: no memory */
+int sf_contains_secret(const char *s, size_t n, const char *secret, size_t slen);
+/* Pushes s redacted, then cut to at most limit bytes (0: no limit) on a
+ * UTF-8 boundary. */
+void sf_push_redacted(lua_State *L, const char *s, size_t n, size_t limit, const char *secret, size_t slen);
+/* Redacts the string at idx in place. */
+void sf_redact(lua_State *L, int idx, const char *secret, size_t slen);
+/* Redacts a string, or every string key and value of a table, deeply. */
+void sf_redact_value(lua_State *L, int idx, const char *secret, size_t slen);
 void sf_open_errors(lua_State *L);
 
 /* ---- JSON (sf_json.c) ---- */
@@ -83,17 +96,28 @@ void sf_json_setmeta(lua_State *L, int idx, sf_kind kind);
 sf_kind sf_kind_from_name(lua_State *L, const char *name, const char *where);
 void sf_open_json(lua_State *L);
 
-/* ---- transport (sf_http.c) ---- */
+/* ---- transport (sf_client.c, sf_request.c, sf_url.c, sf_outcome.c, sf_socket.c) ---- */
+/* Refused, never cut: longer values are invalid_argument errors. */
+#define SF_MAX_PATH_BYTES 2048
+#define SF_MAX_QUERY_VALUE_BYTES 8192
+#define SF_MAX_HEADER_VALUE 4096
+
 typedef struct sf_request sf_request;
+typedef struct sf_secret sf_secret;
 
 typedef struct sf_client {
     CURLM *multi;
-    char *api_key;
-    char *base_url;      /* no trailing slash */
+    sf_secret *api_key;  /* shared with requests, see sf_transport.h */
+    char *base_url;      /* normalised by curl_url, no trailing slash */
+    CURLU *base;         /* base_url parsed once */
+    char *base_path;     /* its path, no trailing slash ("" or "/v1") */
+    int base_versioned;  /* the path names an API version (/v1) */
     char *team_id;       /* NULL when unset */
     char *user_agent;
     char *ca_file;
     char *ca_path;
+    struct curl_slist *headers;      /* built once: key, accept, team */
+    struct curl_slist *headers_json; /* the same plus Content-Type: application/json */
     long connect_timeout_ms;
     long timeout_ms;
     long stall_timeout_s;
@@ -103,6 +127,7 @@ typedef struct sf_client {
     double retry_after_cap_s;
     int raise_errors;    /* 1: raise, 0: return nil, err */
     int closed;
+    int interrupts;      /* blocking calls end on SIGINT (see sf_request.c) */
     unsigned long long rng;
     sf_request *active;  /* requests that belong to this client */
     /* Socket mode: a host event loop waits on curl's sockets and timer. The
@@ -129,6 +154,18 @@ typedef struct {
     int async;           /* return the request object instead of performing it */
 } sf_call_opts;
 
+/* One part of a multipart/form-data body: a value, or a file streamed from
+ * disk (file_path) under the name file_name. */
+typedef struct {
+    const char *name;
+    const char *value;      /* NULL for a file part */
+    size_t value_len;
+    const char *file_path;  /* NULL for a value part */
+    size_t file_path_len;
+    const char *file_name;
+    size_t file_name_len;
+} sf_part;
+
 typedef struct {
     const char *method;
     const char *path;      /* relative to base_url, already escaped */
@@ -136,10 +173,9 @@ typedef struct {
     int body_idx;          /* Lua value to send as JSON, or 0 */
     sf_kind kind;          /* how to shape a successful body */
     sf_call_opts opts;
-    /* A multipart upload instead of a JSON body (PUT flow/files). */
-    const char *upload_path;
-    const char *upload_name;
-    const char *upload_purpose;
+    /* A multipart/form-data body instead of a JSON one. */
+    const sf_part *parts;
+    size_t nparts;
 } sf_call;
 
 sf_client *sf_check_client(lua_State *L, int idx, const char *method_name);
@@ -153,15 +189,17 @@ int sf_client_call(lua_State *L, int client_idx, const sf_call *call);
 int sf_finish(lua_State *L, sf_client *c, int ok);
 void sf_open_http(lua_State *L);
 
-/* Percent-encodes s into b (RFC 3986 unreserved set kept). */
-int sf_escape(sf_buf *b, const char *s, size_t n);
+/* The resource registry: client.<field> is made by push on first access and
+ * cached in the client's uservalue. Resources register themselves; the
+ * transport names none. */
+typedef void (*sf_resource_push_fn)(lua_State *L, int client_idx);
+void sf_register_resource(lua_State *L, const char *field, sf_resource_push_fn push);
 
 /* ---- platform (sf_platform.c) ---- */
 void sf_open_platform(lua_State *L);
 
 /* ---- files (sf_files.c) ---- */
 void sf_open_files(lua_State *L);
-void sf_push_files(lua_State *L, int client_idx);
 
 /* ---- shared argument checks (sf_data_jobs.c) ---- */
 #define NO_MAX 2147483647L /* "no upper bound" for whole-number fields */
@@ -191,7 +229,5 @@ void sf_open_detail(lua_State *L);
 
 /* ---- data jobs (sf_data_jobs.c) ---- */
 void sf_open_data_jobs(lua_State *L);
-/* Pushes client.data_jobs (created once and cached in the uservalue). */
-void sf_push_data_jobs(lua_State *L, int client_idx);
 
 #endif /* SF_CORE_H */

@@ -40,7 +40,7 @@ static int check_self(lua_State *L, const char *method) {
     return sf_check_resource(L, &sf_key_data_jobs_mt, "data_jobs", method);
 }
 
-void sf_push_data_jobs(lua_State *L, int client_idx) {
+static void push_data_jobs(lua_State *L, int client_idx) {
     client_idx = sf_absindex(L, client_idx);
     sf_getuservalue(L, client_idx);
     lua_getfield(L, -1, "data_jobs");
@@ -578,6 +578,7 @@ void sf_open_data_jobs(lua_State *L) {
         {"clone", l_clone},               {"generate_system_prompt", l_generate_system_prompt},
         {"outputs", l_outputs},           {NULL, NULL}};
 
+    sf_register_resource(L, "data_jobs", push_data_jobs);
     lua_createtable(L, 0, 2); /* resource metatable */
     lua_createtable(L, 0, 16);
     sf_setfuncs(L, resource_methods);

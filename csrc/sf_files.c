@@ -17,7 +17,7 @@ static int check_self(lua_State *L, const char *method) {
     return sf_check_resource(L, &sf_key_files_mt, "files", method);
 }
 
-void sf_push_files(lua_State *L, int client_idx) {
+static void push_files(lua_State *L, int client_idx) {
     client_idx = sf_absindex(L, client_idx);
     sf_getuservalue(L, client_idx);
     lua_getfield(L, -1, "files");
@@ -62,10 +62,12 @@ static int upload_impl(lua_State *L) {
     const char *path, *base;
     struct stat st;
     sf_call call;
+    sf_part parts[2];
+    size_t path_len;
     lua_settop(L, 4);
     client_idx = check_self(L, "upload");
     if (lua_type(L, 2) != LUA_TSTRING) sf_arg_error(L, "files:upload: give the path of a file to upload");
-    path = lua_tostring(L, 2);
+    path = lua_tolstring(L, 2, &path_len);
     if (stat(path, &st) != 0) sf_arg_error(L, "files:upload: cannot read \"%s\": no such file", path);
     if (!S_ISREG(st.st_mode)) sf_arg_error(L, "files:upload: \"%s\" is not a regular file", path);
     {
@@ -85,11 +87,19 @@ static int upload_impl(lua_State *L) {
     call.method = "PUT";
     call.path = "flow/files";
     call.kind = SF_KIND_FILE;
+    memset(parts, 0, sizeof parts);
+    parts[0].name = "purpose";
     lua_getfield(L, fields_idx, "purpose");
-    call.upload_purpose = lua_isnil(L, -1) ? "alignment" : lua_tostring(L, -1);
+    parts[0].value = lua_isnil(L, -1) ? "alignment" : lua_tolstring(L, -1, NULL);
+    parts[0].value_len = strlen(parts[0].value);
+    parts[1].name = "files";
+    parts[1].file_path = path;
+    parts[1].file_path_len = path_len;
     lua_getfield(L, fields_idx, "filename");
-    call.upload_name = lua_isnil(L, -1) ? base : lua_tostring(L, -1);
-    call.upload_path = path;
+    parts[1].file_name = lua_isnil(L, -1) ? base : lua_tolstring(L, -1, NULL);
+    parts[1].file_name_len = lua_isnil(L, -1) ? path_len - (size_t)(base - path) : sf_rawlen(L, -1);
+    call.parts = parts;
+    call.nparts = 2;
     return run(L, client_idx, &call, 4, "files:upload");
 }
 
@@ -152,6 +162,7 @@ static int l_list(lua_State *L) { return sf_guarded(L, list_impl); }
 void sf_open_files(lua_State *L) {
     static const luaL_Reg methods[] = {
         {"upload", l_upload}, {"retrieve", l_retrieve}, {"delete", l_delete}, {"list", l_list}, {NULL, NULL}};
+    sf_register_resource(L, "files", push_files);
     lua_createtable(L, 0, 2);
     lua_createtable(L, 0, 4);
     sf_setfuncs(L, methods);

@@ -14,6 +14,7 @@ const char sf_key_data_jobs_mt = 0;
 const char sf_key_kind_mts = 0;
 const char sf_key_client_field = 0;
 const char sf_key_files_mt = 0;
+const char sf_key_resources = 0;
 
 /* Read (as bytes) by seekrflow/init.lua when loading fails, so it can say
  * which Lua this file was built for instead of "undefined symbol". */

@@ -222,6 +222,43 @@ describe("transport", function()
         ]]))
         assert.is_true(chunk(sim))
       end)
+
+      it("leaving a <close> scope takes the close() path, on_close hook included, once", function()
+        local chunk = assert(load([[
+          local sim = ...
+          local calls = 0
+          do
+            local client <close> = sim.client()
+            client:on_close(function(c) calls = calls + 1; assert(c:is_closed()) end)
+            client.data_jobs:list()
+          end
+          return calls
+        ]]))
+        assert.equal(1, chunk(sim))
+        -- an explicit close() inside the scope: the hook still runs once
+        local twice = assert(load([[
+          local sim = ...
+          local calls = 0
+          do
+            local client <close> = sim.client()
+            client:on_close(function() calls = calls + 1 end)
+            client:close()
+          end
+          return calls
+        ]]))
+        assert.equal(1, twice(sim))
+      end)
     end
+
+    it("resources come from the registry, one object per client, cached", function()
+      local client = sim.client()
+      assert.equal(client.data_jobs, client.data_jobs)
+      assert.equal(client.files, client.files)
+      local other = sim.client()
+      assert.are_not.equal(client.data_jobs, other.data_jobs)
+      assert.is_nil(client.no_such_resource)
+      client:close()
+      other:close()
+    end)
   end)
 end)
