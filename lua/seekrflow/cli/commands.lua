@@ -219,10 +219,10 @@ define("show", {
       ctx.json(detail)
       return code
     end
-    local lines = live.frame(detail, { elapsed = 0 }, ctx.paint)
-    -- "elapsed" means nothing for a snapshot: show when it was created instead
-    lines[2] = lines[2]:gsub("   elapsed %S+$", function() return "   created " .. safe(detail.created_at) end)
-    for _, line in ipairs(lines) do ctx.print(line) end
+    -- "elapsed" means nothing for a snapshot: it shows when the job was created instead
+    for _, line in ipairs(live.frame(live.view_of(detail), ctx.paint, { created = tostring(detail.created_at) })) do
+      ctx.print(line)
+    end
     ctx.print(("  type %s%s"):format(safe(detail.job_type),
       detail.system_prompt and "" or ctx.paint("yellow", "   (no system prompt)")))
     return code

@@ -6,6 +6,7 @@
 local seekrflow = require "seekrflow"
 local render = require "seekrflow.cli.render"
 local live = require "seekrflow.cli.live"
+local progress = require "seekrflow.progress"
 local ci = require "seekrflow.cli.ci"
 
 local follow = {}
@@ -61,8 +62,7 @@ function follow.run(ctx, id, opts)
   local client = ctx.client()
   local started = seekrflow.monotonic()
   local iso = wall_clock()
-  local state = { elapsed = 0, running_since = {} }
-  local latest
+  local tracker = progress.new(id)
   local view
   if f.json then
     view = nil
@@ -73,42 +73,28 @@ function follow.run(ctx, id, opts)
   end
 
   local function refresh()
-    state.now = seekrflow.monotonic()
-    state.elapsed = state.now - started
-    if view and view.draw and latest then view:draw(latest, state) end
+    if view and view.draw and tracker.detail then view:draw(tracker:view()) end
   end
 
   -- Events of the first poll describe the state as found, history included;
   -- line mode shows them as one snapshot, then only what changes.
   local first_poll_time, snapshot_pending = nil, true
   local function flush_snapshot()
-    if snapshot_pending and view and view.snapshot and latest then view:snapshot(latest, state) end
+    if snapshot_pending and view and view.snapshot and tracker.detail then view:snapshot(tracker:view()) end
     snapshot_pending = false
   end
 
   local function on_event(event, detail)
-    latest = detail or latest
+    tracker:update(event, detail)
     if first_poll_time == nil then first_poll_time = event.time end
     if view and view.snapshot and snapshot_pending then
       if event.time == first_poll_time and event.type ~= "poll_error" then return end
       flush_snapshot()
     end
-    state.elapsed = seekrflow.monotonic() - started
-    local record = event.record
-    if record and record.status == "running" and not state.running_since[record.record_id] then
-      state.running_since[record.record_id] = seekrflow.monotonic()
-    end
-    if event.type == "timeline" then
-      state.last_event = safe(event.event.event_type) .. " — " .. safe(event.event.message or "")
-    elseif event.type == "poll_error" then
-      state.note = ("could not reach the server; retrying in %.0f s"):format(event.delay or 0)
-    elseif event.type == "job_status" then
-      state.note = nil
-    end
     if f.json then
       ctx.json(json_event(event, id, iso, started))
     elseif view.event then
-      view:event(event, state)
+      view:event(event, tracker:view())
     end
   end
 
@@ -135,7 +121,8 @@ function follow.run(ctx, id, opts)
     if not is_interrupt(result) then error(result, 0) end
     result = { reason = "interrupted", elapsed = seekrflow.monotonic() - started, polls = nil }
   end
-  latest = result.detail or latest
+  tracker:finish(result)
+  local latest = tracker.detail
   flush_snapshot()
   if not f.json then refresh() end
   local s = latest and summary.of(latest)

@@ -1,86 +1,65 @@
---- How `seekrflow watch` shows progress.
+--- How `seekrflow watch` shows progress. It draws the rows of `seekrflow.progress` (the one
+--- model of a watch's progress, shared with the Neovim float) and reads no detail itself.
 ---
 --- On a terminal: a frame (job, per-file state, queue positions, alignment,
 --- elapsed time) redrawn in place, never scrolled. Elsewhere (a pipe, a log
 --- file, CI): one line per change, so the output reads as a history.
 local render = require "seekrflow.cli.render"
-local detail_fns = require "seekrflow.detail"
-
-local safe = render.safe
+local progress = require "seekrflow.progress"
 
 local live = {}
 
 local ESC = string.char(27)
 
-local SYMBOLS = {
-  queued = { "…", "dim" }, running = { "⟳", "cyan" }, completed = { "✓", "green" },
-  failed = { "✗", "red" }, markdown = { "✓", "green" },
-}
-
---- Rows for every attached file, in attachment order, with its current record.
-local function file_rows(detail)
-  local rows = {}
-  for file, record in detail_fns.each_file(detail) do rows[#rows + 1] = { file = file, record = record } end
-  return rows
+--- The progress view of a detail seen once (for `show`, or a caller holding only a detail).
+---@param detail table
+---@param elapsed number?
+---@return seekrflow.progress.View
+function live.view_of(detail, elapsed)
+  local tracker = progress.new(type(detail) == "table" and detail.id or "?", { clock = function() return 0 end })
+  tracker:update({ type = "snapshot" }, detail)
+  local v = tracker:view()
+  v.elapsed = elapsed or 0
+  return v
 end
 
-local function record_line(row, paint, state)
-  local record, name = row.record, safe(row.file.name or row.file.file_id)
-  local status = record and record.status or (row.file.record_id == nil and "markdown") or row.file.status or "?"
-  local symbol = SYMBOLS[status] or { "?", "yellow" }
-  local detail_text
-  if status == "queued" then
-    detail_text = record.queue_position and ("queued #" .. safe(record.queue_position)) or "queued"
-  elseif status == "running" then
-    -- timed from when this watch saw it start: the server's clock and ours may differ
-    local since = state.running_since and state.running_since[record.record_id]
-    detail_text = "running" .. (since and state.now and ("  " .. render.duration(state.now - since)) or "")
-  elseif status == "completed" then
-    local a, b = render.parse_time(record.processing_at), render.parse_time(record.completed_at)
-    detail_text = "completed" .. (a and b and ("  " .. render.duration(b - a)) or "")
-  elseif status == "failed" then
-    detail_text = "failed  " .. safe(record.error_message or "")
-  elseif status == "markdown" then
-    detail_text = "ready (Markdown, no ingestion needed)"
-  else
-    detail_text = safe(status)
-  end
-  return ("  %s %-24s %s"):format(paint(symbol[2], symbol[1]), render.clip(name, 24), paint(symbol[2], detail_text))
+-- A detail given where a view is expected (older callers) is turned into its view.
+local function as_view(v, state)
+  if type(v) == "table" and v.counts_text == nil then return live.view_of(v, state and state.elapsed) end
+  return v
 end
 
-local function alignment_line(detail)
-  local a = detail.alignment_job
-  if not a then return nil end
-  local parts = { "alignment " .. safe(a.status) }
-  if a.current_step then parts[#parts + 1] = safe(a.current_step) end
-  if type(a.progress) == "number" then parts[#parts + 1] = ("%d%%"):format(math.floor(a.progress + 0.5)) end
-  if type(a.eta_minutes) == "number" then parts[#parts + 1] = ("eta %d min"):format(a.eta_minutes) end
-  return "  " .. table.concat(parts, "  ")
+local function file_line(row, paint)
+  local look = progress.LOOK[row.state] or progress.LOOK.unknown
+  return ("  %s %-24s %s"):format(paint(look[2], look[1]), render.clip(row.name, 24), paint(look[2], row.text))
 end
 
---- The frame for a detail, as lines.
-function live.frame(detail, state, paint)
+--- The frame for a progress view, as lines. opts.created replaces the elapsed time (a
+--- snapshot, not a watch).
+---@param v seekrflow.progress.View
+---@param paint fun(style: string?, s: string): string
+---@param opts { created: string? }?
+---@return string[]
+function live.frame(v, paint, opts)
+  opts = opts or {}
   local lines = {}
-  lines[#lines + 1] = paint("bold", ("%s  %s"):format(safe(detail.id or "?"), safe(detail.name or "")))
-  lines[#lines + 1] = ("  status %s%s   elapsed %s"):format(
-    paint(detail.status == "needs_review" and "yellow" or "bold", safe(detail.status)),
-    detail.status_message and ("  " .. paint("dim", safe(detail.status_message))) or "",
-    render.duration(state.elapsed or 0))
-  for _, row in ipairs(file_rows(detail)) do lines[#lines + 1] = record_line(row, paint, state) end
-  local align = alignment_line(detail)
-  if align then lines[#lines + 1] = align end
-  if state.last_event then
-    lines[#lines + 1] = paint("dim", "  last event: " .. state.last_event)
-  end
-  if state.note then lines[#lines + 1] = paint("yellow", "  " .. state.note) end
+  lines[#lines + 1] = paint("bold", ("%s  %s"):format(v.job_id, v.name or ""))
+  lines[#lines + 1] = ("  status %s%s   %s"):format(
+    paint(v.status == "needs_review" and "yellow" or "bold", v.status or "connecting…"),
+    v.status_message and ("  " .. paint("dim", v.status_message)) or "",
+    opts.created and ("created " .. render.safe(opts.created)) or ("elapsed " .. render.duration(v.elapsed)))
+  for _, row in ipairs(v.files) do lines[#lines + 1] = file_line(row, paint) end
+  if v.alignment then lines[#lines + 1] = "  " .. v.alignment.text end
+  if v.last_event then lines[#lines + 1] = paint("dim", "  last event: " .. v.last_event) end
+  if v.poll_error then lines[#lines + 1] = paint("yellow", "  " .. v.poll_error) end
   return lines
 end
 
 --- A terminal view: each draw replaces the previous frame.
 function live.terminal(write, paint, columns)
   local view = { drawn = 0 }
-  function view:draw(detail, state)
-    local lines = live.frame(detail, state, paint)
+  function view:draw(v, state)
+    local lines = live.frame(as_view(v, state), paint)
     local buffer = {}
     if self.drawn > 0 then
       -- back to the first line of the last frame, and clear below it
@@ -99,63 +78,29 @@ end
 --- One line per change, for pipes and logs.
 function live.lines(write, paint)
   local view = {}
-  local function say(state, text)
-    write(("%s %s\n"):format(paint("dim", render.duration(state.elapsed or 0)), text))
+  local function say(elapsed, text)
+    write(("%s %s\n"):format(paint("dim", render.duration(elapsed or 0)), text))
   end
   --- The state found by the first poll, compactly: the job, each attached
   --- file as it stands, and the latest event (not the whole history).
-  function view.snapshot(_, detail, state)
-    say(state, ("job %s %s%s"):format(safe(detail.id), paint("bold", safe(detail.status)),
-      detail.status_message and ("  (" .. safe(detail.status_message) .. ")") or ""))
-    for _, row in ipairs(file_rows(detail)) do
-      local r, name = row.record, safe(row.file.name or row.file.file_id)
-      if not r then
-        say(state, ("  %s ready (Markdown)"):format(name))
-      elseif r.status == "failed" then
-        say(state, paint("red", ("  ✗ %s failed: %s"):format(name, safe(r.error_message or "?"))))
+  function view.snapshot(_, v)
+    say(v.elapsed, ("job %s %s%s"):format(v.job_id, paint("bold", v.status or "?"),
+      v.status_message and ("  (" .. v.status_message .. ")") or ""))
+    for _, row in ipairs(v.files) do
+      if row.state == "failed" then
+        say(v.elapsed, paint("red", ("  ✗ %s failed: %s"):format(row.name, row.error_message or "?")))
+      elseif row.state == "markdown" then
+        say(v.elapsed, ("  %s ready (Markdown)"):format(row.name))
       else
-        say(state, ("  %s %s%s"):format(name, safe(r.status),
-          r.queue_position and (" #" .. safe(r.queue_position)) or ""))
+        say(v.elapsed, ("  %s %s"):format(row.name, row.text))
       end
     end
-    local last
-    for event in detail_fns.each_event(detail) do last = event end
-    if last then say(state, ("  latest event: %s — %s"):format(safe(last.event_type), safe(last.message or ""))) end
+    if v.last_event then say(v.elapsed, "  latest event: " .. v.last_event) end
   end
-  function view.event(_, event, state)
-    local t = event.type
-    if t == "job_status" then
-      say(state, ("job %s%s%s"):format(event.from and (safe(event.from) .. " → ") or "",
-        paint("bold", safe(event.to)),
-        event.message and ("  (" .. safe(event.message) .. ")") or ""))
-    elseif t == "record_added" then
-      local r = event.record
-      say(state, ("+ %s %s%s"):format(safe(r.filename), safe(r.status),
-        r.queue_position and (" #" .. safe(r.queue_position)) or ""))
-    elseif t == "record_status" then
-      local r = event.record
-      if event.to == "failed" then
-        say(state, paint("red", ("✗ %s failed: %s"):format(safe(r.filename), safe(r.error_message or "?")))
-          .. (r.suggested_fix and ("  fix: " .. safe(r.suggested_fix)) or ""))
-      else
-        say(state, ("%s %s → %s"):format(safe(r.filename), safe(event.from), safe(event.to)))
-      end
-    elseif t == "queue_position" then
-      say(state, ("%s queue #%s → #%s"):format(safe(event.record.filename), safe(event.from), safe(event.to)))
-    elseif t == "file_added" then
-      say(state, ("file attached: %s"):format(safe(event.file.name or event.file.file_id)))
-    elseif t == "file_removed" then
-      say(state, ("file removed: %s"):format(safe(event.file.name or event.file.file_id)))
-    elseif t == "timeline" then
-      say(state, ("event: %s — %s"):format(safe(event.event.event_type), safe(event.event.message or "")))
-    elseif t == "alignment" then
-      local a = event.alignment_job
-      say(state, ("alignment %s%s%s"):format(safe(a.status), a.current_step and (", " .. safe(a.current_step)) or "",
-        type(a.progress) == "number" and (", " .. math.floor(a.progress + 0.5) .. "%") or ""))
-    elseif t == "poll_error" then
-      say(state, paint("yellow", ("could not reach the server (%s); retrying in %.1f s"):format(
-        safe(event.error and event.error.message or "?"), event.delay or 0)))
-    end
+  --- One watch event, as progress describes it.
+  function view.event(_, event, v)
+    local line, style = progress.describe(event)
+    say(v.elapsed, paint(style, line))
   end
   return view
 end
