@@ -67,6 +67,7 @@ local function default_clock() return require("seekrflow").monotonic end
 local function file_row(detail, file, now, running_since)
   local state, record = detail_fns().file_status(detail, file)
   if state == "completed" and record == nil and detail_fns().is_markdown(file) then state = "markdown" end
+  local server_status = state
   if not progress.LOOK[state] then state = "unknown" end
   local row = {
     name = safe(file.name or (record and record.filename) or file.file_id or "?"),
@@ -93,7 +94,8 @@ local function file_row(detail, file, now, running_since)
   elseif state == "markdown" then
     row.text = "ready (Markdown, no ingestion needed)"
   else
-    row.text = "status unknown"
+    -- a status the API may add later ("deduplicating") is shown as the server said it
+    row.text = type(server_status) == "string" and safe(server_status) or "status unknown"
   end
   return row
 end
