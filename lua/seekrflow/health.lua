@@ -37,10 +37,7 @@ local function readable(path)
   return true
 end
 
-local function message_of(err)
-  if type(err) == "table" and type(err.message) == "string" then return err.message end
-  return tostring(err)
-end
+local message_of = require("seekrflow.text").message_of
 
 -- The options the plugin would use, or those seekrflow.new would read from the
 -- environment when setup() was not called.

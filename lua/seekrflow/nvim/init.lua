@@ -401,30 +401,16 @@ function M.failures(job_id, on_done) return protect(failures, job_id, on_done) e
 local JOBS_BUFFER = "seekrflow://jobs"
 
 local function jobs_lines(jobs)
-  local rows = { { "id", "status", "type", "name" } }
+  local safe = text_util.terminal_safe
+  local rows, ids = {}, {}
   for _, job in ipairs(jobs) do
     if type(job) == "table" then
-      local safe = text_util.terminal_safe
-      rows[#rows + 1] = {
-        safe(job.id or "?"), safe(job.status or "?"), safe(job.job_type or "?"), safe(job.name),
-      }
+      rows[#rows + 1] = { safe(job.id or "?"), safe(job.status or "?"), safe(job.job_type or "?"), safe(job.name) }
+      ids[#rows + 1] = type(job.id) == "string" and job.id or nil -- line n + 1 of the buffer
     end
   end
-  local widths = { 0, 0, 0 }
-  for _, row in ipairs(rows) do
-    for i = 1, 3 do widths[i] = math.max(widths[i], vim.fn.strdisplaywidth(row[i])) end
-  end
-  local lines, ids = {}, {}
-  for n, row in ipairs(rows) do
-    local parts = {}
-    for i = 1, 3 do
-      parts[i] = row[i] .. (" "):rep(widths[i] - vim.fn.strdisplaywidth(row[i]))
-    end
-    parts[4] = row[4]
-    lines[n] = table.concat(parts, "  ")
-    if n > 1 then ids[n] = row[1] end
-  end
-  if #rows == 1 then lines[2] = "(no data jobs)" end
+  local lines = text_util.table({ "id", "status", "type", "name" }, rows)
+  if #rows == 0 then lines[2] = "(no data jobs)" end
   return lines, ids
 end
 
