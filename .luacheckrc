@@ -8,3 +8,4 @@ exclude_files = { "build" }
 files["lua/seekrflow/nvim"] = { read_globals = { "vim" } }
 files["lua/seekrflow/health.lua"] = { read_globals = { "vim" } }
 files["spec/nvim"] = { std = "max", read_globals = { "vim" } }
+files["plugin"] = { globals = { "vim" } } -- vim.g: the loaded guard

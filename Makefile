@@ -83,7 +83,7 @@ sim:
 	$(LUA) bin/seekrflow-sim
 
 lint: check-c
-	luacheck lua spec bin/seekrflow-sim bin/seekrflow
+	luacheck lua spec plugin bin/seekrflow-sim bin/seekrflow
 
 check-c:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

@@ -94,16 +94,12 @@ local function remove_failed(client, job_or_id)
   return check(client.data_jobs:remove_files(detail.id, ids))
 end
 
-local function retry(client, job_or_id)
-  check_job_arg("remediate.retry", job_or_id)
-  local detail = resolve(client, job_or_id)
-  local s = summary.of(detail)
-  if #s.plan.retry == 0 then return detail end
-  -- Add each file again with the ingestion method it failed with, so a retry
-  -- repeats the attempt instead of silently switching to the server default:
-  -- one add-files per method, in the order the files first appear.
+-- What retry sends: one add-files per ingestion method, in the order the
+-- files first appear, so a retry repeats the attempt instead of silently
+-- switching to the server default.
+local function retry_batches(detail)
   local batches, by_method = {}, {}
-  for _, id in ipairs(s.plan.retry) do
+  for _, id in ipairs(summary.of(detail).plan.retry) do
     local method = method_of(detail, attached_file(detail, id)) or false
     local batch = by_method[method]
     if not batch then
@@ -113,7 +109,13 @@ local function retry(client, job_or_id)
     end
     batch.file_ids[#batch.file_ids + 1] = id
   end
-  for _, batch in ipairs(batches) do
+  return batches
+end
+
+local function retry(client, job_or_id)
+  check_job_arg("remediate.retry", job_or_id)
+  local detail = resolve(client, job_or_id)
+  for _, batch in ipairs(retry_batches(detail)) do
     detail = check(client.data_jobs:add_files(detail.id, { file_ids = batch.file_ids, method = batch.method }))
   end
   return detail
@@ -227,6 +229,17 @@ end
 ---@return seekrflow.Error? err only for a client with errors = "return"
 function remediate.plan(client, job_or_id)
   return run("remediate.plan", client, plan, job_or_id)
+end
+
+--- What `retry` would send for a detail, without sending it: one batch per
+--- ingestion method, `{ file_ids = {…}, method = "best" | nil }` each (empty
+--- when nothing is worth retrying). For hosts that send requests their own
+--- way (the Neovim plugin, on its event loop).
+---@param detail table a data job detail
+---@return { file_ids: string[], method: string? }[]
+function remediate.retry_batches(detail)
+  if type(detail) ~= "table" then fail("remediate.retry_batches: expected a data job detail, got " .. type(detail)) end
+  return retry_batches(detail)
 end
 
 return remediate

@@ -2,13 +2,14 @@
 -- loop running (a timer keeps ticking), and closing the driver must silence
 -- everything in flight.
 local h = require "nvim.helpers"
+local assert = require "luassert"
 local sim = h.sim
 
 -- A blocking request would stop the ticker for its whole duration (~0 ticks);
 -- a driven one leaves nearly every 10 ms tick. 40 % leaves room for a slow CI.
 local function assert_ticking(ticks, elapsed_ms, what)
   local expected = elapsed_ms / 10
-  h.ok(ticks >= 0.4 * expected, ("%s: the timer ticked %d times in %.0f ms (expected about %.0f): "
+  assert.is_truthy(ticks >= 0.4 * expected, ("%s: the timer ticked %d times in %.0f ms (expected about %.0f): "
     .. "the loop was blocked"):format(what, ticks, elapsed_ms, expected))
 end
 
@@ -26,18 +27,18 @@ return function(test)
       got, got_err = value, err
     end)
     -- send() returns at once: the request is in flight, not done
-    h.ok(h.now_ms() - t0 < 500, "driver:send blocked")
-    h.eq(0, calls, "callback ran before the server answered")
+    assert.is_truthy(h.now_ms() - t0 < 500, "driver:send blocked")
+    assert.equal(0, calls, "callback ran before the server answered")
     h.wait(8000, function() return calls > 0 end, "the delayed answer")
     local elapsed, ticks = h.now_ms() - t0, counter.n - before
     stop()
-    h.eq(nil, got_err)
-    h.eq(id, got.id)
-    h.ok(elapsed >= 1800, ("the latency fault did not apply (%.0f ms)"):format(elapsed))
+    assert.equal(nil, got_err)
+    assert.equal(id, got.id)
+    assert.is_truthy(elapsed >= 1800, ("the latency fault did not apply (%.0f ms)"):format(elapsed))
     assert_ticking(ticks, elapsed, "retrieve")
     h.run_for(50)
-    h.eq(1, calls, "callback count")
-    h.eq(0, #errors, "driver errors")
+    assert.equal(1, calls, "callback count")
+    assert.equal(0, #errors, "driver errors")
   end)
 
   test("a whole driver:watch to ready_to_start leaves the loop ticking", function()
@@ -62,22 +63,22 @@ return function(test)
       calls = calls + 1
       result, result_err = r, err
     end)
-    h.ok(h.now_ms() - t0 < 500, "driver:watch blocked")
+    assert.is_truthy(h.now_ms() - t0 < 500, "driver:watch blocked")
     h.wait(20000, function() return calls > 0 end, "the watch to end")
     local elapsed, ticks = h.now_ms() - t0, counter.n - before
     stop()
-    h.eq(nil, result_err)
-    h.eq("reached", result.reason)
-    h.eq("ready_to_start", result.detail.status)
-    h.ok(elapsed >= 1000, ("the job took only %.0f ms: the test proves little"):format(elapsed))
-    h.ok(result.polls >= 3, "expected several polls, got " .. tostring(result.polls))
+    assert.equal(nil, result_err)
+    assert.equal("reached", result.reason)
+    assert.equal("ready_to_start", result.detail.status)
+    assert.is_truthy(elapsed >= 1000, ("the job took only %.0f ms: the test proves little"):format(elapsed))
+    assert.is_truthy(result.polls >= 3, "expected several polls, got " .. tostring(result.polls))
     assert_ticking(ticks, elapsed, "watch")
     local completed = 0
     for _, e in ipairs(events) do
       if e.type == "record_status" and e.to == "completed" then completed = completed + 1 end
     end
-    h.eq(2, completed, "record_status events to completed")
-    h.eq(0, #errors, "driver errors")
+    assert.equal(2, completed, "record_status events to completed")
+    assert.equal(0, #errors, "driver errors")
   end)
 
   test("closing the driver while a delayed request is in flight: its callback never fires", function()
@@ -92,16 +93,16 @@ return function(test)
       slept = slept + 1
     end, function() task_done = task_done + 1 end)
     h.run_for(150)
-    h.eq(0, calls, "answered too early: the fault did not apply")
+    assert.equal(0, calls, "answered too early: the fault did not apply")
     driver:close()
-    h.ok(driver.client:is_closed(), "the client is still open")
+    assert.is_truthy(driver.client:is_closed(), "the client is still open")
     driver:close() -- safe twice
     h.run_for(1600)
-    h.eq(0, calls, "the cancelled request's callback")
-    h.eq(0, slept, "the cancelled task went on")
-    h.eq(0, task_done, "the cancelled task's on_done")
-    h.eq(0, #errors, "driver errors")
-    h.ok(next(driver.polls) == nil, "socket polls left open")
-    h.ok(driver.curl_timer:is_closing(), "libcurl's timer was not closed")
+    assert.equal(0, calls, "the cancelled request's callback")
+    assert.equal(0, slept, "the cancelled task went on")
+    assert.equal(0, task_done, "the cancelled task's on_done")
+    assert.equal(0, #errors, "driver errors")
+    assert.is_truthy(next(driver.polls) == nil, "socket polls left open")
+    assert.is_truthy(driver.curl_timer:is_closing(), "libcurl's timer was not closed")
   end)
 end

@@ -19,35 +19,10 @@ h.EMPTY_FIX = "Upload a file with content."
 -- what before/after restore
 local saved = {}
 
---- Fails the test with a message (level 2: the caller's line).
+--- Fails the test with a message (level 2: the caller's line); for the
+--- waits below. Tests assert with luassert.
 function h.fail(message, level)
   error(message, (level or 1) + 1)
-end
-
-function h.ok(value, message)
-  if not value then h.fail(message or "expected a true value", 2) end
-  return value
-end
-
-function h.eq(expected, actual, message)
-  if expected ~= actual then
-    h.fail(("%sexpected %s, got %s"):format(message and (message .. ": ") or "",
-      vim.inspect(expected), vim.inspect(actual)), 2)
-  end
-end
-
-function h.contains(haystack, needle, message)
-  if type(haystack) ~= "string" or not haystack:find(needle, 1, true) then
-    h.fail(("%sexpected %s to contain %s"):format(message and (message .. ": ") or "",
-      vim.inspect(haystack), vim.inspect(needle)), 2)
-  end
-end
-
-function h.excludes(haystack, needle, message)
-  if type(haystack) == "string" and haystack:find(needle, 1, true) then
-    h.fail(("%sexpected %s not to contain %s"):format(message and (message .. ": ") or "",
-      vim.inspect(haystack), vim.inspect(needle)), 2)
-  end
 end
 
 --- Lets the loop run until cond() is true; fails after `ms`.

@@ -31,9 +31,11 @@ local function placement(self, lines)
   self.width = w
   w = math.min(w, MAX_WIDTH, math.max(1, columns - 4))
   local h = math.max(1, math.min(#lines, rows - 4))
+  self.lines_shown = h
   -- anchored by its north-east corner to the editor's top-right, below a tabline
+  -- (or below the floats of earlier watches: row)
   return {
-    relative = "editor", anchor = "NE", row = 1, col = columns,
+    relative = "editor", anchor = "NE", row = self.row or 1, col = columns,
     width = w, height = h,
   }
 end
@@ -80,6 +82,25 @@ function Float:update(lines, highlights)
   if self.closed then return false end
   local ok = pcall(draw, self, lines, highlights)
   return ok
+end
+
+--- Rows of text the window shows (0 before the first update).
+---@return integer
+function Float:height()
+  return self.lines_shown or 0
+end
+
+--- Moves the window to this editor row (floats of several watches stack).
+---@param row integer
+function Float:move(row)
+  if self.row == row then return end
+  self.row = row
+  if self.win and vim.api.nvim_win_is_valid(self.win) then
+    local config = vim.api.nvim_win_get_config(self.win)
+    pcall(vim.api.nvim_win_set_config, self.win, {
+      relative = "editor", anchor = "NE", row = row, col = vim.o.columns, width = config.width, height = config.height,
+    })
+  end
 end
 
 --- True while the window is on screen.

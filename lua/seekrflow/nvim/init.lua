@@ -1,23 +1,30 @@
 --- seekrflow.nvim: SeekrFlow data jobs inside Neovim, without ever blocking it.
 ---
----     require("seekrflow.nvim").setup {
+---     require("seekrflow.nvim").setup {   -- optional: the commands exist without it
 ---       api_key = "…",          -- default: $SEEKR_API_KEY
 ---       base_url = "…",         -- default: $SEEKR_BASE_URL, then https://flow.seekr.com/v1
 ---     }
 ---
---- Commands (made by setup):
----   :SeekrflowWatch {job_id}    follow a job live in a small float; notify at the end and
----                               put the failed files in the quickfix list
----   :SeekrflowWatchStop         stop following
----   :SeekrflowJobs [limit]      list the newest jobs in a scratch buffer
----   :SeekrflowFailures {job_id} the failed files in the quickfix list, then :copen
+--- Commands (defined by plugin/seekrflow.lua at startup, and by setup):
+---   :SeekrflowWatch {job_id}       follow a job live in a float (several watches: stacked
+---                                  floats); notify at the end, failed files to quickfix
+---   :SeekrflowWatch {id} {id}… | --all [--type T], :SeekrflowDashboard [...]
+---                                  several jobs in one live buffer (nvim/dashboard.lua)
+---   :SeekrflowWatchStop [job_id]   stop following one job, or all
+---   :SeekrflowJobs [limit]         the newest jobs in a scratch buffer, with keys to act
+---   :SeekrflowFailures {job_id}    the failed files in the quickfix list, then :copen
+---   :SeekrflowRetry / :SeekrflowRemoveFailed / :SeekrflowStart {job_id}
+---                                  act on a job (each asks first, then reports)
+--- Job ids complete from a list of recent jobs, refreshed in the background.
+--- See :help seekrflow.
 ---
 --- Every request goes through one seekrflow.luv driver on Neovim's own loop
---- (vim.loop), made on the first command. Setup does no I/O and loads no C;
---- it only appends this checkout's build/luajit/?.so to package.cpath, where
---- `make LUA=luajit` (a plugin manager's build step) puts the core.
+--- (vim.loop), made on the first command. Neither loading this module nor
+--- setup does I/O or loads C; setup only checks options. The driver's core is
+--- looked up on package.cpath, then in this checkout's build/luajit/, where
+--- `make LUA=luajit` (a plugin manager's build step) puts it.
 --- Errors are notified at ERROR level with the error's message: no traceback,
---- never the API key.
+--- never the API key. Server text is neutralised (seekrflow.text.terminal_safe).
 local M = {}
 
 local quickfix = require "seekrflow.nvim.quickfix"
@@ -48,19 +55,50 @@ local WATCH_OPTIONS = {
   max_poll_errors = true, until_statuses = true,
 }
 
+-- How long a list of recent jobs serves completion before a refresh.
+local RECENT_TTL = 30
+
 local LEVELS = vim.log.levels
 
--- One plugin state per Neovim: the resolved options, the driver (lazily), the
--- running watch, floats still on screen, and a generation that close() bumps
--- so that callbacks already scheduled by then do nothing.
+-- One plugin state per Neovim: the resolved options (setup's, or the
+-- defaults), the driver (lazily), the running watches by job id (and their
+-- order, for stacking floats), floats still on screen, the recent job ids for
+-- completion, and a generation that close() bumps so that callbacks already
+-- scheduled by then do nothing.
 local state = {
-  config = nil, driver = nil, watch = nil, floats = {}, generation = 0, jobs = nil,
+  config = nil, driver = nil, watches = {}, order = {}, floats = {}, generation = 0, jobs = nil,
+  recent = { ids = {}, at = nil, loading = false },
 }
 
 local function copy(t)
   local out = {}
   for k, v in pairs(t or {}) do out[k] = v end
   return out
+end
+
+-- Checked without the C core (setup loads none): plain string errors,
+-- pointing at the caller of setup.
+local function check_options(opts)
+  local problem = options.problem(opts, OPTION_TYPES)
+  if problem then error("seekrflow.nvim.setup: " .. problem, 3) end
+  if opts == nil then opts = {} end
+  for name in pairs(opts.watch or {}) do
+    if not WATCH_OPTIONS[name] then
+      error("seekrflow.nvim.setup: " .. options.unknown(name, WATCH_OPTIONS, "watch option"), 3)
+    end
+  end
+  local cfg = copy(opts)
+  cfg.watch, cfg.client = copy(opts.watch), copy(opts.client)
+  if cfg.notify == nil then cfg.notify = true end
+  if cfg.float == nil then cfg.float = true end
+  if cfg.float_linger == nil then cfg.float_linger = 4 end
+  return cfg
+end
+
+-- setup()'s options, or the defaults when it was never called.
+local function config()
+  if not state.config then state.config = check_options(nil) end
+  return state.config
 end
 
 -- The API key in effect, only to scrub it from anything shown.
@@ -74,6 +112,9 @@ end
 local function redact(text)
   local key = effective_key()
   if not key then return text end
+  local core = package.loaded["seekrflow.core"] -- never loaded just for this
+  if type(core) == "table" and type(core.redact) == "function" then return core.redact(text, key) end
+  -- before the core is loaded (an error loading it): a plain search
   local out, from = {}, 1
   while true do
     local s, e = text:find(key, from, true)
@@ -88,12 +129,29 @@ end
 
 local message_of = text_util.message_of
 
+-- vim.notify as Neovim ships it writes to the message area: a message longer
+-- than the room left there (or with a line break) stops the editor at a
+-- hit-enter prompt. Through it, a message is one line that fits; a
+-- replacement (nvim-notify, …) gets the whole text.
+local function is_builtin_notify()
+  local info = type(vim.notify) == "function" and debug.getinfo(vim.notify, "S") or nil
+  local source = info and info.source or ""
+  -- Neovim's own (vim/_editor.lua, or vim/shared.lua before 0.7), not a plugin's
+  return source:find("[/@]vim/_editor%.lua$") ~= nil or source:find("[/@]vim/shared%.lua$") ~= nil
+end
+
+local function fit_message_area(message)
+  if not is_builtin_notify() then return message end
+  local room = tonumber(vim.v.echospace) or (vim.o.columns - 12)
+  return text_util.clip((message:gsub("\n", " ")), math.max(room, 20))
+end
+
 -- Main thread only. Errors always show; the rest only with notify = true.
 local function notify(message, level)
-  local cfg = state.config
-  if level ~= LEVELS.ERROR and cfg and cfg.notify == false then return end
+  if level ~= LEVELS.ERROR and config().notify == false then return end
   -- messages quote server text (names, status messages, errors): neutralised here, once
-  vim.notify(redact("seekrflow: " .. text_util.terminal_safe(message, true)), level, { title = "seekrflow" })
+  local text = redact("seekrflow: " .. text_util.terminal_safe(message, true))
+  vim.notify(fit_message_area(text), level, { title = "seekrflow" })
 end
 
 local function notify_error(prefix, err)
@@ -119,19 +177,36 @@ local function client_options(cfg)
   return o
 end
 
---- The options seekrflow.new gets (including the API key: never show them).
---- For :checkhealth; nil before setup.
----@return table?
+--- The options seekrflow.new gets (including the API key: never show them):
+--- setup's, or the defaults (the environment) without setup. For :checkhealth.
+---@return table
 function M._client_options()
-  if not state.config then return nil end
-  return client_options(state.config)
+  return client_options(config())
 end
+
+--- Whether setup() was called.
+---@return boolean
+function M._configured() return state.config ~= nil and state.config.from_setup == true end
 
 --- The options setup resolved (a copy), or nil before setup.
 ---@return seekrflow.nvim.Options?
 function M.config()
-  if not state.config then return nil end
-  return copy(state.config)
+  if not M._configured() then return nil end
+  local cfg = copy(state.config)
+  cfg.from_setup = nil
+  return cfg
+end
+
+-- A checkout whose core was built with `make LUA=luajit` (a plugin manager's build
+-- step) keeps it in build/luajit/, which is on no search path: let require find it
+-- there, after everything already on package.cpath (an installed rock wins).
+local function add_checkout_cpath()
+  local source = debug.getinfo(1, "S").source
+  if type(source) ~= "string" or source:sub(1, 1) ~= "@" then return end
+  local root = source:sub(2):match("^(.-)[/\\]lua[/\\]seekrflow[/\\]nvim[/\\]init%.lua$")
+  if not root or root == "" then return end
+  local pattern = root .. "/build/luajit/?.so"
+  if not package.cpath:find(pattern, 1, true) then package.cpath = package.cpath .. ";" .. pattern end
 end
 
 --- require "seekrflow", without Lua 5.1's memory of a failure: there a failed
@@ -140,6 +215,7 @@ end
 --- message (which says how to rebuild) on failure.
 ---@return table seekrflow
 function M._require_core()
+  add_checkout_cpath()
   local function forget_failures()
     for name, value in pairs(package.loaded) do
       if type(name) == "string" and name:find("^seekrflow") and type(value) ~= "table" then
@@ -158,11 +234,8 @@ end
 -- built for another Lua, …) that the command wrapper notifies.
 local function driver()
   if state.driver and not state.driver.closed then return state.driver end
-  if not state.config then
-    error({ message = "call require(\"seekrflow.nvim\").setup() first" }, 0)
-  end
   local seekrflow = M._require_core()
-  local client = seekrflow.new(client_options(state.config))
+  local client = seekrflow.new(client_options(config()))
   state.driver = require("seekrflow.luv").new(client, {
     uv = vim.loop,
     -- an error raised inside one of our callbacks: show it, once we may
@@ -183,31 +256,124 @@ local function protect(fn, ...)
   return unpack(results, 2, table.maxn(results))
 end
 
--- fn wrapped by protect, for commands and mappings.
-local function guarded(fn)
-  return function(...) return protect(fn, ...) end
+local function job_ids_of(text)
+  local ids = {}
+  for id in (text or ""):gmatch("%S+") do ids[#ids + 1] = id end
+  if #ids == 0 then
+    error({ message = "give a data job id, e.g. :SeekrflowWatch dj-…" }, 0)
+  end
+  return ids
 end
 
-local function job_id_of(text)
-  local id = vim.trim(text or "")
-  if id == "" then error({ message = "give a data job id, e.g. :SeekrflowWatch dj-…" }, 0) end
-  return id
+local function plural(n, one, many)
+  return ("%d %s"):format(n, text_util.plural(n, one, many))
+end
+
+--- Asks a yes/no question (main thread); true for yes. Replaceable, e.g. by
+--- tests or a UI plugin: require("seekrflow.nvim").confirm = function(question) … end
+---@param question string
+---@return boolean
+function M.confirm(question)
+  return vim.fn.confirm(question, "&Yes\n&No", 2) == 1
+end
+
+-- ---------------------------------------------------------------------------
+-- recent jobs, for completion
+-- ---------------------------------------------------------------------------
+
+local function remember(ids)
+  state.recent.ids, state.recent.at = ids, vim.loop.now() / 1000
+end
+
+local function remember_jobs(jobs)
+  local ids = {}
+  for _, job in ipairs(jobs) do
+    if type(job) == "table" and type(job.id) == "string" then ids[#ids + 1] = job.id end
+  end
+  remember(ids)
+end
+
+-- Starts a background refresh of the recent list (one at a time); never raises.
+local function refresh_recent()
+  if state.recent.loading then return end
+  local ok, d = pcall(driver)
+  if not ok then return end
+  state.recent.loading = true
+  local ok_send = pcall(function()
+    local request = d.client.data_jobs:list({ sort_by = "created_at", sort_order = "desc", limit = 50 },
+      { async = true })
+    d:send(request, function(page)
+      state.recent.loading = false
+      if type(page) == "table" and type(page.data) == "table" then remember_jobs(page.data) end
+    end)
+  end)
+  if not ok_send then state.recent.loading = false end
+end
+
+--- Job ids for completion: the jobs being watched, then the most recent ones
+--- (from the last list, refreshed in the background when older than 30 s).
+---@param arglead string
+---@return string[]
+function M.complete_job_ids(arglead)
+  local now = vim.loop.now() / 1000
+  if state.recent.at == nil or now - state.recent.at > RECENT_TTL then refresh_recent() end
+  local out, seen = {}, {}
+  local function add(id)
+    if not seen[id] and id:sub(1, #(arglead or "")) == (arglead or "") then
+      seen[id] = true
+      out[#out + 1] = id
+    end
+  end
+  for _, id in ipairs(state.order) do add(id) end
+  for _, id in ipairs(state.recent.ids) do add(id) end
+  return out
+end
+
+-- Sets the failures list and maps the action keys in a quickfix window
+-- already open (the FileType autocommand covers the ones opened later).
+local function set_quickfix(job_id, failed)
+  quickfix.set(job_id, failed)
+  for _, info in ipairs(vim.fn.getwininfo()) do
+    if info.quickfix == 1 and info.loclist == 0 then M._map_quickfix(info.bufnr) end
+  end
 end
 
 -- ---------------------------------------------------------------------------
 -- floats
 -- ---------------------------------------------------------------------------
 
+local float_order = {} -- floats on screen, top to bottom
+
+local function restack()
+  local kept, row = {}, 1
+  for _, f in ipairs(float_order) do
+    if state.floats[f] and not f.closed then
+      kept[#kept + 1] = f
+      f:move(row)
+      row = row + f:height() + 2 -- its border
+    end
+  end
+  float_order = kept
+end
+
+local function new_float()
+  local f = require("seekrflow.nvim.float").new()
+  state.floats[f] = true
+  float_order[#float_order + 1] = f
+  return f
+end
+
 local function close_float(f)
   if f then
     f:close()
     state.floats[f] = nil
+    restack()
   end
 end
 
 local function close_floats()
   for f in pairs(state.floats) do f:close() end
-  state.floats = {}
+  state.floats, float_order = {}, {}
 end
 
 -- ---------------------------------------------------------------------------
@@ -215,7 +381,11 @@ end
 -- ---------------------------------------------------------------------------
 
 local function render(w)
-  if w.float then w.float:update(w.progress:lines()) end
+  if w.float then
+    local lines, marks = w.progress:lines()
+    w.float:update(lines, marks)
+    restack()
+  end
 end
 
 -- From a luv callback: one render per burst of events, on the main thread.
@@ -226,10 +396,6 @@ local function request_render(w)
     w.render_pending = false
     if not w.stopped then render(w) end
   end)
-end
-
-local function plural(n, one, many)
-  return ("%d %s"):format(n, text_util.plural(n, one, many))
 end
 
 local END_TEXT = {
@@ -256,37 +422,27 @@ local function start_ticking(w)
   w.ticker:start(1000, 1000, function() request_render(w) end)
 end
 
-local function finish_watch(w, result, err)
-  if w.stopped or state.watch ~= w then return end
-  state.watch = nil
-  w.stopped = true
-  stop_ticking(w)
-  w.progress:finish(result, err)
-  render(w)
-  if w.float then
-    local f = w.float
-    vim.defer_fn(function() close_float(f) end, math.floor((state.config.float_linger or 4) * 1000))
+local function forget_watch(w)
+  state.watches[w.job_id] = nil
+  for i, id in ipairs(state.order) do
+    if id == w.job_id then
+      table.remove(state.order, i)
+      break
+    end
   end
+end
 
-  local failed = {}
-  if result and type(result.detail) == "table" then
-    local ok, s = pcall(require("seekrflow.summary").of, result.detail)
-    if ok and type(s.failed) == "table" then failed = s.failed end
-  end
+local function end_message(w, result, failed)
   local note = ""
   if #failed > 0 then
-    quickfix.set(w.job_id, failed)
     note = (". %s in the quickfix list (:copen)"):format(plural(#failed, "failed file is", "failed files are"))
   end
-
-  if not result then return notify_error("watching " .. w.job_id, err) end
-  local status = result.detail and result.detail.status or "unknown"
   if result.reason == "error" then
-    return notify(("watching %s failed: %s%s"):format(w.job_id, message_of(result.error), note), LEVELS.ERROR)
+    return ("watching %s failed: %s%s"):format(w.job_id, message_of(result.error), note), LEVELS.ERROR
   end
-  if result.reason == "interrupted" then return end
+  local status = result.detail and result.detail.status or "unknown"
   local text = END_TEXT[result.reason] or { "%s: %s", LEVELS.INFO }
-  local message = text[1]:format(w.job_id, status)
+  local message = text[1]:format(w.job_id, tostring(status))
   local detail_message = result.detail and result.detail.status_message
   if result.reason == "needs_review" and type(detail_message) == "string" then
     message = ("%s needs review: %s"):format(w.job_id, (detail_message:gsub("%.%s*$", "")))
@@ -294,50 +450,86 @@ local function finish_watch(w, result, err)
   -- a failed file is worth a warning even when the job went on without it
   local level = text[2]
   if #failed > 0 and level == LEVELS.INFO then level = LEVELS.WARN end
-  notify(message .. note, level)
+  return message .. note, level
 end
 
-local function stop_watch(quiet)
-  local w = state.watch
-  if not w then
-    if not quiet then notify("no watch is running", LEVELS.INFO) end
-    return false
-  end
-  state.watch = nil
+local function finish_watch(w, result, err)
+  if w.stopped or state.watches[w.job_id] ~= w then return end
+  forget_watch(w)
   w.stopped = true
   stop_ticking(w)
-  w.task:cancel()
+  -- the final frame first, and on screen before any message: never a stale frame
+  w.progress:finish(result, err)
+  render(w)
+  pcall(vim.cmd, "redraw")
+  if w.float then
+    local f = w.float
+    vim.defer_fn(function() close_float(f) end, math.floor((config().float_linger or 4) * 1000))
+  end
+
+  local failed = {}
+  if result and type(result.detail) == "table" then
+    local ok, s = pcall(require("seekrflow.summary").of, result.detail)
+    if ok and type(s.failed) == "table" then failed = s.failed end
+  end
+  if #failed > 0 then set_quickfix(w.job_id, failed) end
+
+  if not result then return notify_error("watching " .. w.job_id, err) end
+  if result.reason == "interrupted" then return end
+  notify(end_message(w, result, failed))
+end
+
+local function stop_one(w)
+  forget_watch(w)
+  w.stopped = true
+  stop_ticking(w)
+  if w.task then w.task:cancel() end
   close_float(w.float)
-  if not quiet then notify("stopped watching " .. w.job_id, LEVELS.INFO) end
+end
+
+local function stop_watches(job_id, quiet)
+  local targets = {}
+  if job_id then
+    if state.watches[job_id] then targets[1] = state.watches[job_id] end
+  else
+    for _, id in ipairs(state.order) do targets[#targets + 1] = state.watches[id] end
+  end
+  if #targets == 0 then
+    if not quiet then
+      notify(job_id and ("not watching " .. job_id) or "no watch is running", LEVELS.INFO)
+    end
+    return false
+  end
+  for _, w in ipairs(targets) do
+    stop_one(w)
+    if not quiet then notify("stopped watching " .. w.job_id, LEVELS.INFO) end
+  end
   return true
 end
 
 local function watch_job(job_id)
   local d = driver()
-  stop_watch(true)
-  close_floats()
-  local cfg = state.config
+  if state.watches[job_id] then stop_one(state.watches[job_id]) end
+  local cfg = config()
   ---@class seekrflow.nvim.Watch
   local w = {
     job_id = job_id,
     progress = require("seekrflow.nvim.progress").new(job_id),
     stopped = false,
   }
-  if cfg.float ~= false then
-    w.float = require("seekrflow.nvim.float").new()
-    state.floats[w.float] = true
-  end
+  if cfg.float ~= false then w.float = new_float() end
   local opts = copy(cfg.watch)
   opts.on_event = function(event, detail)
     w.progress:update(event, detail)
     request_render(w)
   end
-  state.watch = w
+  state.watches[job_id] = w
+  state.order[#state.order + 1] = job_id
   local ok, task = pcall(d.watch, d, job_id, opts, function(result, err)
     later(function() finish_watch(w, result, err) end)
   end)
   if not ok then
-    state.watch = nil
+    forget_watch(w)
     w.stopped = true
     close_float(w.float)
     error(task, 0)
@@ -348,27 +540,38 @@ local function watch_job(job_id)
   notify("watching " .. job_id, LEVELS.INFO)
 end
 
---- Stops the running watch; nothing of it fires afterwards.
----@param quiet boolean? do not notify
+--- Stops watching job_id, or every watch without one; nothing of it fires afterwards.
+---@param quiet_or_job_id boolean|string|nil a job id, or true: stop all without notifying
 ---@return boolean? stopped false when nothing was being watched
-function M.stop(quiet) return protect(stop_watch, quiet) end
-
---- The job being watched, or nil (for a statusline, say).
----@return string?
-function M.watching()
-  return state.watch and state.watch.job_id or nil
+function M.stop(quiet_or_job_id)
+  if type(quiet_or_job_id) == "string" then return protect(stop_watches, quiet_or_job_id, false) end
+  return protect(stop_watches, nil, quiet_or_job_id == true)
 end
 
---- Watches a job live (replacing any running watch): progress in a float,
---- a notification at the end, failed files in the quickfix list.
----@param job_id string
-function M.watch(job_id) return protect(watch_job, job_id) end
+--- The job being watched first (for a statusline, say), or nil; then the
+--- list of every job being watched.
+---@return string? first
+---@return string[] all
+function M.watching()
+  return state.order[1], copy(state.order)
+end
+
+--- Watches jobs live, next to any already watched (watching a job again
+--- restarts its watch): progress in a float each, a notification at the end,
+--- failed files in the quickfix list.
+---@param job_ids string|string[]
+function M.watch(job_ids)
+  if type(job_ids) ~= "table" then job_ids = { job_ids } end
+  for _, id in ipairs(job_ids) do protect(watch_job, id) end
+end
 
 -- ---------------------------------------------------------------------------
 -- failures
 -- ---------------------------------------------------------------------------
 
-local function failures(job_id, on_done)
+-- Fetches a job's detail; then(detail) runs on the main thread. An error is
+-- notified, and on_done(nil) called.
+local function with_detail(job_id, on_done, next_step)
   local d = driver()
   d:send(d.client.data_jobs:retrieve(job_id, { async = true }), function(detail, err)
     later(function()
@@ -377,15 +580,21 @@ local function failures(job_id, on_done)
         if on_done then on_done(nil) end
         return
       end
-      local failed = require("seekrflow.summary").of(detail).failed
-      if #failed == 0 then
-        notify(("nothing failed in %s (status %s)"):format(job_id, tostring(detail.status)), LEVELS.INFO)
-      else
-        quickfix.set(job_id, failed)
-        vim.cmd("copen")
-      end
-      if on_done then on_done(#failed) end
+      next_step(detail)
     end)
+  end)
+end
+
+local function failures(job_id, on_done)
+  with_detail(job_id, on_done, function(detail)
+    local failed = require("seekrflow.summary").of(detail).failed
+    if #failed == 0 then
+      notify(("nothing failed in %s (status %s)"):format(job_id, tostring(detail.status)), LEVELS.INFO)
+    else
+      set_quickfix(job_id, failed)
+      vim.cmd("copen")
+    end
+    if on_done then on_done(#failed) end
   end)
 end
 
@@ -395,10 +604,154 @@ end
 function M.failures(job_id, on_done) return protect(failures, job_id, on_done) end
 
 -- ---------------------------------------------------------------------------
+-- actions: retry, remove failed, start
+-- ---------------------------------------------------------------------------
+
+-- Sends requests one after the other (each a function returning an async
+-- request); then(last_value) on the main thread, or the first error notified.
+local function send_all(makers, what, on_done, then_step)
+  local d = driver()
+  local i, last = 0, nil
+  local function step()
+    i = i + 1
+    if i > #makers then
+      later(function() then_step(last) end)
+      return
+    end
+    d:send(makers[i](d.client), function(value, err)
+      if value == nil then
+        later(function()
+          notify_error(what, err)
+          if on_done then on_done(nil) end
+        end)
+        return
+      end
+      last = value
+      step()
+    end)
+  end
+  step()
+end
+
+local function report(job_id, detail, did, on_done)
+  notify(("%s %s: status now %s"):format(did, job_id, tostring(detail and detail.status or "unknown")), LEVELS.INFO)
+  if on_done then on_done(detail) end
+end
+
+local function retry_failed(job_id, on_done)
+  with_detail(job_id, on_done, function(detail)
+    local batches = require("seekrflow.remediate").retry_batches(detail)
+    local count = 0
+    for _, b in ipairs(batches) do count = count + #b.file_ids end
+    if count == 0 then
+      notify(("nothing to retry in %s: no failure that a retry could fix"):format(job_id), LEVELS.INFO)
+      if on_done then on_done(false) end
+      return
+    end
+    if not M.confirm(("Add %s of %s again?"):format(plural(count, "failed file", "failed files"), job_id)) then
+      notify("retry of " .. job_id .. " cancelled: nothing sent", LEVELS.INFO)
+      if on_done then on_done(false) end
+      return
+    end
+    local makers = {}
+    for _, b in ipairs(batches) do
+      makers[#makers + 1] = function(client)
+        return client.data_jobs:add_files(job_id, { file_ids = b.file_ids, method = b.method }, { async = true })
+      end
+    end
+    send_all(makers, "retrying in " .. job_id, on_done, function(new)
+      report(job_id, new, ("added %s again to"):format(plural(count, "file", "files")), on_done)
+    end)
+  end)
+end
+
+local function remove_failed(job_id, on_done)
+  with_detail(job_id, on_done, function(detail)
+    local ids = require("seekrflow.summary").of(detail).plan.remove
+    if #ids == 0 then
+      notify(("nothing to remove from %s: no failed file"):format(job_id), LEVELS.INFO)
+      if on_done then on_done(false) end
+      return
+    end
+    if not M.confirm(("Remove %s from %s?"):format(plural(#ids, "failed file", "failed files"), job_id)) then
+      notify("removal from " .. job_id .. " cancelled: nothing sent", LEVELS.INFO)
+      if on_done then on_done(false) end
+      return
+    end
+    send_all({ function(client) return client.data_jobs:remove_files(job_id, ids, { async = true }) end },
+      "removing failed files from " .. job_id, on_done, function(new)
+        report(job_id, new, ("removed %s from"):format(plural(#ids, "failed file", "failed files")), on_done)
+      end)
+  end)
+end
+
+local function start_job(job_id, on_done)
+  with_detail(job_id, on_done, function(detail)
+    local s = require("seekrflow.summary").of(detail)
+    if not s.can_start then
+      local why = {}
+      for _, b in ipairs(s.blockers) do why[#why + 1] = tostring(b.message) end
+      if #why == 0 then why[1] = "its status is " .. tostring(detail.status) end
+      notify(("%s cannot start: %s"):format(job_id, table.concat(why, "; ")), LEVELS.WARN)
+      if on_done then on_done(false) end
+      return
+    end
+    if not M.confirm(("Start alignment of %s?"):format(job_id)) then
+      notify("start of " .. job_id .. " cancelled: nothing sent", LEVELS.INFO)
+      if on_done then on_done(false) end
+      return
+    end
+    send_all({ function(client) return client.data_jobs:start(job_id, { async = true }) end },
+      "starting " .. job_id, on_done, function(new) report(job_id, new, "started", on_done) end)
+  end)
+end
+
+--- Adds a job's transiently failed files again (remediate.retry_batches),
+--- after asking; reports the new status. on_done(detail | false | nil).
+---@param job_id string
+---@param on_done fun(result: table|false|nil)? the new detail, false when nothing was sent, nil on error
+function M.retry(job_id, on_done) return protect(retry_failed, job_id, on_done) end
+
+--- Removes a job's failed files, after asking; reports the new status.
+---@param job_id string
+---@param on_done fun(result: table|false|nil)?
+function M.remove_failed(job_id, on_done) return protect(remove_failed, job_id, on_done) end
+
+--- Starts a job's alignment, after asking (or says why it cannot start).
+---@param job_id string
+---@param on_done fun(result: table|false|nil)?
+function M.start(job_id, on_done) return protect(start_job, job_id, on_done) end
+
+-- The keys of the job list and of a failures quickfix list, and their hint.
+local ACTION_KEYS = {
+  { "r", "retry", M.retry, "retry the transient failures" },
+  { "x", "remove failed", M.remove_failed, "remove the failed files" },
+  { "s", "start", M.start, "start alignment" },
+}
+
+local function action_hint()
+  local parts = {}
+  for _, a in ipairs(ACTION_KEYS) do parts[#parts + 1] = a[1] .. " " .. a[2] end
+  return table.concat(parts, " · ")
+end
+
+-- Buffer-local action keys; job_here() gives the job id or nil (then why).
+local function map_actions(buf, job_here)
+  for _, a in ipairs(ACTION_KEYS) do
+    vim.keymap.set("n", a[1], function()
+      local id, why = job_here()
+      if not id then return notify(why, LEVELS.INFO) end
+      a[3](id)
+    end, { buffer = buf, desc = "seekrflow: " .. a[4] })
+  end
+end
+
+-- ---------------------------------------------------------------------------
 -- jobs
 -- ---------------------------------------------------------------------------
 
 local JOBS_BUFFER = "seekrflow://jobs"
+local JOBS_HINT = "<CR> watch · f failures · " .. action_hint() .. " · q close"
 
 local function jobs_lines(jobs)
   local safe = text_util.terminal_safe
@@ -406,11 +759,12 @@ local function jobs_lines(jobs)
   for _, job in ipairs(jobs) do
     if type(job) == "table" then
       rows[#rows + 1] = { safe(job.id or "?"), safe(job.status or "?"), safe(job.job_type or "?"), safe(job.name) }
-      ids[#rows + 1] = type(job.id) == "string" and job.id or nil -- line n + 1 of the buffer
+      ids[#rows + 2] = type(job.id) == "string" and job.id or nil -- after the hint and the header
     end
   end
   local lines = text_util.table({ "id", "status", "type", "name" }, rows)
-  if #rows == 0 then lines[2] = "(no data jobs)" end
+  table.insert(lines, 1, JOBS_HINT)
+  if #rows == 0 then lines[3] = "(no data jobs)" end
   return lines, ids
 end
 
@@ -422,17 +776,24 @@ local function jobs_buffer()
   vim.api.nvim_buf_set_option(buf, "bufhidden", "wipe")
   vim.api.nvim_buf_set_option(buf, "filetype", "seekrflow-jobs")
   local function id_here()
-    return (state.job_ids or {})[vim.api.nvim_win_get_cursor(0)[1]]
+    local line = vim.api.nvim_win_get_cursor(0)[1]
+    local id = (state.job_ids or {})[line]
+    if id then return id end
+    return nil, line <= 2 and "no job on this line: move the cursor to a job's line first"
+      or "no job id on this line"
   end
   vim.keymap.set("n", "q", "<cmd>close<cr>", { buffer = buf, desc = "close the job list" })
-  vim.keymap.set("n", "<CR>", guarded(function()
-    local id = id_here()
-    if id then M.watch(id) end
-  end), { buffer = buf, desc = "watch the job under the cursor" })
-  vim.keymap.set("n", "f", guarded(function()
-    local id = id_here()
-    if id then M.failures(id) end
-  end), { buffer = buf, desc = "failed files of the job under the cursor" })
+  vim.keymap.set("n", "<CR>", function()
+    local id, why = id_here()
+    if not id then return notify(why, LEVELS.INFO) end
+    M.watch(id)
+  end, { buffer = buf, desc = "watch the job under the cursor" })
+  vim.keymap.set("n", "f", function()
+    local id, why = id_here()
+    if not id then return notify(why, LEVELS.INFO) end
+    M.failures(id)
+  end, { buffer = buf, desc = "failed files of the job under the cursor" })
+  map_actions(buf, id_here)
   state.jobs = buf
   return buf
 end
@@ -463,16 +824,36 @@ local function list_jobs(limit, on_done)
         if on_done then on_done(nil) end
         return
       end
-      local buf = show_jobs(type(page.data) == "table" and page.data or {})
+      local jobs = type(page.data) == "table" and page.data or {}
+      remember_jobs(jobs)
+      local buf = show_jobs(jobs)
       if on_done then on_done(buf) end
     end)
   end)
 end
 
---- Lists the newest jobs in a scratch buffer (<CR> watches, f shows failures, q closes).
+--- Lists the newest jobs in a scratch buffer (<CR> watches, f shows failures,
+--- r retries, x removes failed files, s starts, q closes).
 ---@param limit integer? 1–100, default 20
 ---@param on_done fun(buf: integer?)? called after (nil on error)
 function M.jobs(limit, on_done) return protect(list_jobs, limit, on_done) end
+
+-- ---------------------------------------------------------------------------
+-- the quickfix list's keys
+-- ---------------------------------------------------------------------------
+
+--- Maps the action keys in a quickfix window showing a seekrflow failures list
+--- (called by the plugin's FileType qf autocommand).
+---@param buf integer
+function M._map_quickfix(buf)
+  local function job_here()
+    local id = quickfix.job_of_current_list()
+    if id then return id end
+    return nil, "this quickfix list is not a seekrflow failures list"
+  end
+  if not job_here() then return end
+  map_actions(buf, job_here)
+end
 
 -- ---------------------------------------------------------------------------
 -- setup and teardown
@@ -482,79 +863,70 @@ function M.jobs(limit, on_done) return protect(list_jobs, limit, on_done) end
 --- floats. Commands stay defined; the next one makes a new driver.
 function M.close()
   state.generation = state.generation + 1
-  local w = state.watch
-  state.watch = nil
-  if w then
-    w.stopped = true
-    stop_ticking(w)
+  for _, id in ipairs(state.order) do
+    local w = state.watches[id]
+    if w then
+      w.stopped = true
+      stop_ticking(w)
+    end
   end
+  state.watches, state.order = {}, {}
+  state.recent = { ids = {}, at = nil, loading = false }
   close_floats()
   local d = state.driver
   state.driver = nil
   if d then pcall(d.close, d) end
 end
 
--- Checked without the C core (setup loads none): plain string errors,
--- pointing at the caller of setup.
-local function check_options(opts)
-  local problem = options.problem(opts, OPTION_TYPES)
-  if problem then error("seekrflow.nvim.setup: " .. problem, 3) end
-  if opts == nil then opts = {} end
-  for name in pairs(opts.watch or {}) do
-    if not WATCH_OPTIONS[name] then
-      error("seekrflow.nvim.setup: " .. options.unknown(name, WATCH_OPTIONS, "watch option"), 3)
+--- Runs a command by name (the commands of plugin/seekrflow.lua call this).
+---@param name string
+---@param args table the command's arguments (nvim_create_user_command's)
+function M._command(name, args)
+  protect(function()
+    if name == "SeekrflowWatch" then
+      local fargs = args.fargs or job_ids_of(args.args)
+      -- several ids, or --all: the dashboard (nvim/dashboard.lua, watch.many)
+      if #fargs > 1 or (fargs[1] or ""):sub(1, 2) == "--" then
+        local dashboard = require "seekrflow.nvim.dashboard"
+        return dashboard.open(M, driver(), dashboard.targets(fargs))
+      end
+      M.watch(job_ids_of(args.args))
+    elseif name == "SeekrflowDashboard" then
+      local dashboard = require "seekrflow.nvim.dashboard"
+      local fargs = args.fargs or {}
+      dashboard.open(M, driver(), dashboard.targets(fargs[1] and fargs or { "--all" }))
+    elseif name == "SeekrflowWatchStop" then
+      local id = vim.trim(args.args or "")
+      M.stop(id ~= "" and id or nil)
+    elseif name == "SeekrflowJobs" then
+      local limit = nil
+      if args.args ~= "" then
+        limit = tonumber(args.args)
+        if not limit then error({ message = "usage: :SeekrflowJobs [limit 1-100]" }, 0) end
+      end
+      M.jobs(limit)
+    elseif name == "SeekrflowFailures" then
+      M.failures(job_ids_of(args.args)[1])
+    elseif name == "SeekrflowRetry" then
+      M.retry(job_ids_of(args.args)[1])
+    elseif name == "SeekrflowRemoveFailed" then
+      M.remove_failed(job_ids_of(args.args)[1])
+    elseif name == "SeekrflowStart" then
+      M.start(job_ids_of(args.args)[1])
     end
-  end
-  local cfg = copy(opts)
-  cfg.watch, cfg.client = copy(opts.watch), copy(opts.client)
-  if cfg.notify == nil then cfg.notify = true end
-  if cfg.float == nil then cfg.float = true end
-  if cfg.float_linger == nil then cfg.float_linger = 4 end
-  return cfg
+  end)
 end
 
--- A checkout whose core was built with `make LUA=luajit` (a plugin manager's build
--- step) keeps it in build/luajit/, which is on no search path: let require find it
--- there, after everything already on package.cpath (an installed rock wins).
-local function add_checkout_cpath()
-  local source = debug.getinfo(1, "S").source
-  if type(source) ~= "string" or source:sub(1, 1) ~= "@" then return end
-  local root = source:sub(2):match("^(.-)[/\\]lua[/\\]seekrflow[/\\]nvim[/\\]init%.lua$")
-  if not root or root == "" then return end
-  local pattern = root .. "/build/luajit/?.so"
-  if not package.cpath:find(pattern, 1, true) then package.cpath = package.cpath .. ";" .. pattern end
-end
-
---- Defines the commands. No I/O: the client is made by the first command.
---- Calling it again closes the old driver and applies the new options.
+--- Checks and applies options; optional (the commands work without it, with
+--- the environment's settings). No I/O: the client is made by the first
+--- command. Calling it again closes the old driver and applies the new options.
 ---@param opts seekrflow.nvim.Options?
 function M.setup(opts)
   local cfg = check_options(opts)
   M.close()
+  cfg.from_setup = true
   state.config = cfg
-  add_checkout_cpath()
-
-  local create = vim.api.nvim_create_user_command
-  create("SeekrflowWatch", guarded(function(args) M.watch(job_id_of(args.args)) end),
-    { nargs = 1, force = true, desc = "seekrflow: watch a data job live" })
-  create("SeekrflowWatchStop", guarded(function() M.stop() end),
-    { nargs = 0, force = true, desc = "seekrflow: stop watching" })
-  create("SeekrflowJobs", guarded(function(args)
-    local limit = nil
-    if args.args ~= "" then
-      limit = tonumber(args.args)
-      if not limit then error({ message = "usage: :SeekrflowJobs [limit 1-100]" }, 0) end
-    end
-    M.jobs(limit)
-  end), { nargs = "?", force = true, desc = "seekrflow: list data jobs" })
-  create("SeekrflowFailures", guarded(function(args) M.failures(job_id_of(args.args)) end),
-    { nargs = 1, force = true, desc = "seekrflow: failed files of a data job into the quickfix list" })
-  require("seekrflow.nvim.dashboard").register(M, driver, guarded)
-
-  local group = vim.api.nvim_create_augroup("seekrflow", { clear = true })
-  vim.api.nvim_create_autocmd("VimLeavePre", {
-    group = group, desc = "seekrflow: close the client", callback = function() M.close() end,
-  })
+  require("seekrflow.nvim.commands").define()
 end
 
 return M

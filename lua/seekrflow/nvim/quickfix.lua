@@ -34,21 +34,33 @@ function quickfix.items(failed)
   return items
 end
 
+--- The keys a failures list offers (mapped by the plugin), shown in its title.
+quickfix.HINT = "r retry · x remove failed · s start"
+
 --- The list's title for a job.
 ---@param job_id string
 ---@return string
 function quickfix.title(job_id)
-  return "seekrflow failures " .. safe(job_id)
+  return "seekrflow failures " .. safe(job_id) .. "  (" .. quickfix.HINT .. ")"
 end
 
---- Makes a new quickfix list of the failed entries (main thread only).
+--- Makes a new quickfix list of the failed entries (main thread only); the
+--- job id is kept in the list's context for the action keys.
 ---@param job_id string
 ---@param failed table[]
 ---@return integer count
 function quickfix.set(job_id, failed)
   local items = quickfix.items(failed)
-  vim.fn.setqflist({}, " ", { title = quickfix.title(job_id), items = items })
+  vim.fn.setqflist({}, " ", { title = quickfix.title(job_id), items = items, context = { seekrflow_job = job_id } })
   return #items
+end
+
+--- The job id of the current quickfix list when it is a seekrflow failures list.
+---@return string?
+function quickfix.job_of_current_list()
+  local ctx = vim.fn.getqflist({ context = 1 }).context
+  if type(ctx) == "table" and type(ctx.seekrflow_job) == "string" then return ctx.seekrflow_job end
+  return nil
 end
 
 return quickfix
