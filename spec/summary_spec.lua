@@ -440,8 +440,8 @@ describe("summary", function()
         TEXTS.service_unavailable[1], "✗ flaky.pdf (file-2): " .. summary.CAUSES.service_unavailable.action_text,
         "✗ odd.pdf (file-4): The file is haunted. — Follow the suggested fix: Call a priest.",
         "Blocking /start:", "- 4 files failed ingestion: empty.docx, flaky.pdf, odd.pdf, scan.pdf",
-        "Remove the failed files: seekrflow remove-files dj-1 file-1 file-2 file-4 file-3",
-        "Re-add after a brief wait: seekrflow add-files dj-1 file-2",
+        "Add the transient failures again after a brief wait: seekrflow add-files dj-1 --retry-failed",
+        "Then remove the other failed files: seekrflow remove-files dj-1 --failed",
       }) do
         assert.truthy(text:find(needle, 1, true), "missing: " .. needle .. "\n" .. text)
       end

@@ -630,8 +630,19 @@ function summary.render(s, opts)
     end
     local remove, retry = plan.remove or {}, plan.retry or {}
     local replace, support = plan.replace or {}, plan.support or {}
-    if #remove > 0 then step("Remove the failed files", "seekrflow remove-files " .. job .. " " .. ids_text(remove)) end
-    if #retry > 0 then step("Re-add after a brief wait", "seekrflow add-files " .. job .. " " .. ids_text(retry)) end
+    -- The command's own shortcuts, and never "remove" and "add again" for one file: the
+    -- retry goes first (a retried file is no longer failed), then --failed removes the rest.
+    local retrying = {}
+    for _, id in ipairs(retry) do retrying[id] = true end
+    local rest = 0
+    for _, id in ipairs(remove) do if not retrying[id] then rest = rest + 1 end end
+    if #retry > 0 then
+      step("Add the transient failures again after a brief wait", "seekrflow add-files " .. job .. " --retry-failed")
+    end
+    if rest > 0 then
+      step(#retry > 0 and "Then remove the other failed files" or "Remove the failed files",
+        "seekrflow remove-files " .. job .. " --failed")
+    end
     if #replace > 0 then
       next_steps[#next_steps + 1] = { indent = "  ", hang = "      ", exact = true,
         { "Replace with corrected uploads (upload, add, then remove the old file): ", "yellow" },

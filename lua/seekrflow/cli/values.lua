@@ -96,7 +96,9 @@ local ENVIRONMENT = {
 ---@return string
 function values.in_flags(message, given)
   given = given or {}
-  local out = message
+  -- What the library says about the Lua value it got ("got a table", "got table: 0x55…")
+  -- means nothing to someone who typed a flag.
+  local out = message:gsub(", got a table$", ""):gsub(",? got table: 0x%x+", "")
   for _, pair in ipairs(VOCABULARY) do
     local word, flag = pair[1], pair[2]
     local name = flag
