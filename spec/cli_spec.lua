@@ -568,6 +568,41 @@ describe("seekrflow command line", function()
     assert.equal("empty.docx", result.failures[1].filename)
   end)
 
+  it("ends a --json watch with a result line on Ctrl-C too", function()
+    local id = job_with({ { "a.pdf", "%PDF-1.7 a" } }, { system_prompt = "p" })
+    sim.config { time_scale = 0 } -- nothing moves: only Ctrl-C ends the watch
+    local out_file, pid_file = dir .. "/watch.out", dir .. "/watch.pid"
+    local ok, failure = pcall(function()
+      local cmd = ("cd %q && (SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key %s bin/seekrflow watch %s --json "
+        .. "--interval 50ms > %q 2>&1 & echo $! > %q; wait $!; echo \"exit:$?\" >> %q) &"):format(ROOT, sim.base_url,
+        LUA, id, out_file, pid_file, out_file)
+      assert(os.execute(cmd))
+      local function output()
+        local f = io.open(out_file, "rb")
+        if not f then return "" end
+        local text = f:read("*a")
+        f:close()
+        return text
+      end
+      sim.eventually(function() return output():find("job_status", 1, true) end, 20, "the first events")
+      local f = assert(io.open(pid_file, "rb"))
+      local pid = f:read("*l")
+      f:close()
+      os.execute("kill -INT " .. pid)
+      sim.eventually(function() return output():find("exit:%d+") end, 20, "the watch to end")
+      local text = output()
+      assert.matches("exit:130", text)
+      local lines = lines_of((text:gsub("exit:%d+%s*$", "")))
+      local last = seekrflow.json_decode(lines[#lines])
+      assert.equal("result", last.type)
+      assert.equal("interrupted", last.reason)
+      assert.equal(id, last.job_id)
+      assert.equal(130, last.exit_code)
+    end)
+    sim.config { time_scale = 200 }
+    assert(ok, failure)
+  end)
+
   it("annotates failures for GitHub Actions and writes the step summary", function()
     local id = job_with({ { "a.pdf", "%PDF-1.7 a" }, { "empty.docx", "" } }, { system_prompt = "p" })
     local step_summary = dir .. "/summary.md"
