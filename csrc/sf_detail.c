@@ -449,14 +449,18 @@ static int files_next(lua_State *L) {
     lua_pushinteger(L, i + 1);
     lua_replace(L, lua_upvalueindex(FU_NEXT));
     lua_pushvalue(L, lua_upvalueindex(FU_INDEX)); /* 3 */
-    push_current(L, 3, 2);                        /* 4, 5 */
+    push_file_status(L, 3, 2);                    /* 4 status, 5 record, 6 job */
+    lua_pushvalue(L, 4);                          /* 7: the status, last */
+    lua_remove(L, 4);
     lua_remove(L, 3);
     lua_remove(L, 1);
-    return 3;
+    return 4;
 }
 
-/* each_file(d) yields file, current record or nil, ingestion job or nil, in
- * the order of files[]; the index over the records is built once. */
+/* each_file(d) yields file, current record or nil, ingestion job or nil and
+ * the file's status (file_status's answer), in the order of files[]; the
+ * index over the records is built once, so a loop over 20,000 files stays
+ * linear where file_status per file would index every record each time. */
 static int l_each_file(lua_State *L) {
     check_table(L, 1, "each_file", "a data job detail");
     lua_settop(L, 1);

@@ -291,6 +291,19 @@ describe("seekrflow.timeline.layout", function()
     assert.equal("longest wait 0:40", timeline.row_durations(first):match("longest wait [^,]+"))
   end)
 
+  it("takes each file's status from the detail module, the same as file_status", function()
+    local detail = require "seekrflow.detail"
+    local d = job({ { "a.pdf", "completed", 0, 1, 2 }, { "b.md" }, { "c.pdf", "failed", 0, 1, 2 } })
+    d.files[3].record_id = nil -- matched by name: files[].status is not there, the record's counts
+    local n = 0
+    for file, _, _, status in detail.each_file(d) do
+      n = n + 1
+      assert.equal(detail.file_status(d, file), status)
+    end
+    assert.equal(3, n)
+    assert.equal("failed", row_named(timeline.layout(d), "c.pdf").outcome)
+  end)
+
   it("works whatever fields the server adds, and refuses what is not a detail", function()
     local d = job({ { "doc.pdf", "completed", 0, 1, 2 } }, { each_file = 1, records = "x", each_event = true })
     assert.equal(1, #timeline.layout(d).rows)

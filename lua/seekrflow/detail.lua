@@ -24,7 +24,7 @@
 ---@class seekrflow.detail
 ---@field records fun(d: table, opts?: {include_deleted?: boolean}): seekrflow.RecordsIter every record
 ---@field failed_records fun(d: table, opts?: {include_deleted?: boolean}): seekrflow.RecordsIter status "failed"
----@field each_file fun(d: table): fun(): (table, table?, table?) yields file, current record, ingestion job
+---@field each_file fun(d: table): fun(): (table, table?, table?, string?) yields file, current record, ingestion job, file_status
 ---@field current_record fun(d: table, file: table): (table?, table?) a files[] entry's record and its job
 ---@field file_status fun(d: table, file: table): (string?, table?, table?) status, record, ingestion job
 ---@field is_markdown fun(file: table): boolean by `type` ("md", "markdown"), else by name (.md, .markdown)

@@ -315,9 +315,8 @@ function summary.of(detail)
   -- Which record is a file's current one, and so its status, is the detail
   -- module's rule (seekrflow.detail), used here as it is everywhere.
   local failed, viable, ingesting, attached = {}, 0, 0, 0
-  for file in detail_fns.each_file(detail) do
+  for file, record, ij, file_status in detail_fns.each_file(detail) do
     attached = attached + 1
-    local file_status, record, ij = detail_fns.file_status(detail, file)
     if file_status == "completed" then
       viable = viable + 1
     elseif file_status == "failed" then

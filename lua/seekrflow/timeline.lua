@@ -333,12 +333,8 @@ function timeline.layout(d, opts)
 
   -- Files, each with its current record (the detail module's rule).
   local files = {}
-  for file, record, ingestion_job in detail_fns.each_file(d) do
-    -- The file's status by the detail module's rule, asked of a view holding
-    -- only the record each_file chose (by the same rule): the same answer as
-    -- on the whole detail, without indexing every record once per file.
-    local status = str((detail_fns.file_status({ files = { file },
-      ingestion_jobs = { { id = ingestion_job and ingestion_job.id, records = { record } } } }, file)))
+  for file, record, _, file_status in detail_fns.each_file(d) do
+    local status = str(file_status)
     local row = {
       kind = "file", notes = {}, segments = {}, file_id = str(file.file_id), record_id = str(file.record_id),
       suggested_fix = str(file.suggested_fix), index = #files + 1,
