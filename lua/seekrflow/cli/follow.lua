@@ -33,6 +33,25 @@ local function seconds(x)
   return math.floor(x * 100 + 0.5) / 100
 end
 
+---@class seekrflow.cli.JsonEvent : seekrflow.WatchEvent one line of `seekrflow watch --json`
+---@field type string the watch event's type (job_status, record_added, record_status, queue_position,
+---  file_added, file_removed, timeline, alignment, poll_error)
+---@field job_id string the job watched
+---@field time string ISO-8601 UTC time with milliseconds ("2026-11-30T03:25:18.250Z")
+---@field elapsed number seconds since the watch started
+
+---@class seekrflow.cli.JsonResult the last line of `seekrflow watch --json`, also on Ctrl-C
+---@field type "result"
+---@field job_id string
+---@field time string ISO-8601 UTC
+---@field elapsed number seconds since the watch started
+---@field reason seekrflow.WatchReason
+---@field status string? the job's last status
+---@field failures seekrflow.summary.Entry[] every failed file, as seekrflow.summary.of gives them
+---@field exit_code integer the command's exit code
+---@field polls integer?
+---@field error table? the error that ended the watch (reason "error")
+
 --- The JSON line for a watch event: the event's own fields, with the job id, an ISO-8601
 --- `time` and `elapsed` seconds since the watch began instead of the monotonic clock value.
 local function json_event(event, job_id, iso, started)
