@@ -201,27 +201,78 @@ void sf_open_platform(lua_State *L);
 /* ---- files (sf_files.c) ---- */
 void sf_open_files(lua_State *L);
 
-/* ---- shared argument checks (sf_data_jobs.c) ---- */
+/* ---- argument checks (sf_args.c) ---- */
 #define NO_MAX 2147483647L /* "no upper bound" for whole-number fields */
+#define SF_MAX_ID_LEN 256
 
 typedef enum { F_STRING, F_STRING_LIST, F_INT } field_type;
+enum { F_REQUIRED = 1, F_NULLABLE = 2 /* seekrflow.null is sent as JSON null */ };
 
 typedef struct {
     const char *name;
     field_type type;
-    int required;
+    int flags;                 /* F_REQUIRED, F_NULLABLE */
     long min;                  /* length for strings, item count for lists, value for ints */
     long max;
     const char *const *values; /* allowed strings, or NULL */
 } field_spec;
 
-/* Checks the table at idx against specs and pushes a clean copy; unknown
- * keys are errors and lists become JSON arrays. */
+/* Checks the table at idx against specs (ended by a NULL name) and pushes a
+ * clean copy; unknown keys are errors and lists become JSON arrays. */
 void sf_build_table(lua_State *L, int idx, const field_spec *specs, const char *where, const char *what);
+/* An id for a URL path segment; raises invalid_argument otherwise. */
 const char *sf_check_id(lua_State *L, int idx, const char *what, const char *where);
-/* Validates a guarded resource call's self; pushes and returns the client index. */
-int sf_check_resource(lua_State *L, const void *mt_key, const char *resource, const char *method);
-int sf_guarded(lua_State *L, lua_CFunction impl);
+/* A file system path: a string without NUL of at most max bytes. */
+const char *sf_check_path(lua_State *L, int idx, const char *what, const char *where, size_t max, size_t *len);
+/* 1 when the value at idx is seekrflow.null. */
+int sf_is_null(lua_State *L, int idx);
+/* Needs the core table (with core.null) on top. */
+void sf_open_args(lua_State *L);
+
+/* ---- the API surface as data (sf_endpoints.c) ---- */
+typedef enum {
+    SF_ARGS_NONE,      /* (id?) */
+    SF_ARGS_OPTIONAL,  /* (id?, fields?) */
+    SF_ARGS_REQUIRED,  /* (id?, fields) */
+    SF_ARGS_FILE_IDS,  /* (id, { "file-…", … } or { file_ids = {…}, … }) */
+    SF_ARGS_UPLOAD     /* (path, fields?): a multipart upload of one file */
+} sf_args_shape;
+
+typedef enum {
+    SF_RESULT_OBJECT,  /* a JSON object, anything else is a decode error */
+    SF_RESULT_LIST,    /* { object = "list", data = […] }; no data is an empty page */
+    SF_RESULT_ARRAY,   /* a bare array, a list envelope or one object: an array */
+    SF_RESULT_DELETED  /* true (no body) or whatever the server says */
+} sf_result_shape;
+
+enum { SF_EP_NONEMPTY = 1 /* the fields must not all be absent */, SF_EP_PAGED = 2 /* also an iter */ };
+
+/* One endpoint: a new endpoint is one row. */
+typedef struct {
+    const char *where;       /* "data_jobs:retrieve": the resource and the method name */
+    const char *method;      /* HTTP method; GET sends the fields as the query, others as the body */
+    const char *path;        /* relative to base_url; "{id}" stands for the escaped id */
+    const char *id_what;     /* "data job id" when the path takes one, else NULL */
+    sf_args_shape args;
+    const field_spec *fields;
+    const char *fields_what; /* what the fields table is called in messages */
+    sf_kind kind;            /* how to shape a successful body */
+    sf_result_shape result;
+    int flags;
+    const char *echo;        /* a body field the service may drop silently, or NULL */
+} sf_endpoint;
+
+typedef struct {
+    const char *field;             /* client.<field> */
+    const char *name;              /* the metatable's __name */
+    const void *mt_key;
+    const sf_endpoint *endpoints;  /* ends with a row whose where is NULL */
+} sf_resource;
+
+/* Pushes the resource's methods table and registers its metatable. */
+void sf_open_resource(lua_State *L, const sf_resource *res);
+/* Pushes a new client.<field> object (the registry caches it). */
+void sf_push_resource(lua_State *L, int client_idx, const sf_resource *res);
 
 /* ---- the detail module (sf_detail.c) ---- */
 /* Needs the core table on top: sets core.detail, installs the methods. */

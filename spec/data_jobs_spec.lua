@@ -370,3 +370,234 @@ describe("files", function()
     assert.equal(before, sim.stats().requests)
   end)
 end)
+
+-- Issue 7 (ids, NUL, non-object answers, paging) and issue 12 (what the API allows),
+-- over real HTTP with the simulator's raw-body faults.
+describe("resource methods against hostile and spec-valid answers", function()
+  local client, quiet, dir
+
+  before_each(function()
+    sim.reset()
+    client = sim.client()
+    quiet = sim.client { errors = "return" }
+    dir = util.temp_dir()
+  end)
+
+  after_each(function()
+    client:close()
+    quiet:close()
+    util.remove_dir(dir)
+  end)
+
+  local function answer(route, body, times)
+    sim.fault { route = route, kind = "status", status = 200, body = body, times = times or 1 }
+  end
+
+  local function decode_error(fn)
+    local ok, err = pcall(fn)
+    assert.is_false(ok, "expected a decode error")
+    assert.equal("table", type(err), tostring(err))
+    assert.equal("decode", err.kind, tostring(err))
+    return err
+  end
+
+  describe("ids", function()
+    it("refuses dot segments and every encoding of them before sending", function()
+      local before = sim.stats().requests
+      for _, id in ipairs { ".", "..", "...", "%2e", "%2E", "%2e%2e", ".%2e", "%2E.", "%252e" } do
+        local err = arg_error(function() client.data_jobs:retrieve(id) end)
+        assert.matches("data job id", err.message)
+        arg_error(function() client.data_jobs:delete(id) end)
+        arg_error(function() client.data_jobs:start(id) end)
+        arg_error(function() client.files:retrieve(id) end)
+        arg_error(function() client.data_jobs:add_files("dj-1", { id }) end)
+      end
+      assert.equal(before, sim.stats().requests)
+    end)
+
+    it("refuses a NUL anywhere and oversized values instead of cutting them", function()
+      local before = sim.stats().requests
+      local err = arg_error(function() client.data_jobs:retrieve("dj-1\0../x") end)
+      assert.matches("NUL", err.message)
+      arg_error(function() client.files:retrieve("file-1\0") end)
+      arg_error(function() client.data_jobs:add_files("dj-1", { "file-1\0.pdf" }) end)
+      arg_error(function() client.data_jobs:retrieve(("d"):rep(2000)) end)
+      arg_error(function() client.data_jobs:create { name = "a\0b", job_type = "principle_files" } end)
+      arg_error(function() client.data_jobs:create { name = ("n"):rep(256), job_type = "principle_files" } end)
+      arg_error(function() client.data_jobs:update("dj-1", { system_prompt = "be\0brief" }) end)
+      arg_error(function() client.data_jobs:list { job_type = "principle_files\0x" } end)
+      local real = util.write_file(dir, "real.pdf", "%PDF-1.7")
+      err = arg_error(function() client.files:upload(real .. "\0.pdf") end)
+      assert.matches("NUL", err.message)
+      err = arg_error(function() client.files:upload(real, { filename = "good.pdf\0evil.exe" }) end)
+      assert.matches("NUL", err.message)
+      arg_error(function() client.files:upload(real, { filename = ("f"):rep(256) }) end)
+      arg_error(function() client.files:upload(("p"):rep(5000)) end)
+      assert.equal(before, sim.stats().requests)
+    end)
+  end)
+
+  describe("a body that is not what the method returns", function()
+    local route = "GET /v1/flow/data-jobs/{id}"
+
+    it("is a decode error for every non-object answer to retrieve", function()
+      for _, body in ipairs { "null", "", "1", '"x"', "false", "true", "[]", "[{\"id\":\"dj-1\"}]" } do
+        answer(route, body)
+        local err = decode_error(function() client.data_jobs:retrieve("dj-1") end)
+        assert.matches("data_jobs:retrieve expected a JSON object", err.message)
+        answer(route, body)
+        local detail, err2 = quiet.data_jobs:retrieve("dj-1")
+        assert.is_nil(detail)
+        assert.equal("decode", err2.kind)
+      end
+    end)
+
+    it("is a decode error for the object endpoints and the list envelopes too", function()
+      answer("POST /v1/flow/data-jobs", "[]")
+      decode_error(function() client.data_jobs:create { name = "a", job_type = "principle_files" } end)
+      answer("GET /v1/flow/data-jobs", "[]")
+      decode_error(function() client.data_jobs:list() end)
+      answer("GET /v1/flow/data-jobs", '{"object":"list","data":"x"}')
+      decode_error(function() client.data_jobs:list() end)
+      answer("GET /v1/flow/files", "1")
+      decode_error(function() client.files:list() end)
+      answer("GET /v1/flow/files/{id}", '"file"')
+      decode_error(function() client.files:retrieve("file-1") end)
+    end)
+
+    it("never breaks a delete that answers with no body", function()
+      local job = client.data_jobs:create { name = "gone", job_type = "principle_files" }
+      assert.is_true(client.data_jobs:delete(job.id))
+    end)
+  end)
+
+  describe("list pages", function()
+    -- Issue 12 item 2: data is not required in DataJobListResponse, and FileList allows null.
+    it("without data, or with data null, are empty pages in list and iter", function()
+      for _, body in ipairs { '{"object":"list"}', '{"object":"list","data":null}', "{}" } do
+        answer("GET /v1/flow/data-jobs", body)
+        local page = client.data_jobs:list()
+        assert.is_true(seekrflow.is_array(page.data))
+        assert.equal(0, #page.data)
+        answer("GET /v1/flow/data-jobs", body)
+        local n = 0
+        for _ in client.data_jobs:iter() do n = n + 1 end
+        assert.equal(0, n)
+      end
+      answer("GET /v1/flow/files", '{"object":null,"data":null}')
+      assert.equal(0, #client.files:list().data)
+    end)
+
+    -- Issue 7 item 11: a server that ignores offset used to loop forever.
+    it("stop with a clear error when the server ignores offset", function()
+      local page = '{"object":"list","data":[{"id":"dj-a","name":"a"},{"id":"dj-b","name":"b"}]}'
+      answer("GET /v1/flow/data-jobs", page, -1)
+      local before = sim.stats().routes["GET /v1/flow/data-jobs"] or 0
+      local seen = {}
+      local ok, err = pcall(function()
+        for job in client.data_jobs:iter { limit = 2 } do seen[#seen + 1] = job.id end
+      end)
+      assert.is_false(ok)
+      assert.equal("paging", err.kind)
+      assert.matches("ignores 'offset'", err.message)
+      assert.same({ "dj-a", "dj-b" }, seen)
+      assert.is_true(sim.stats().routes["GET /v1/flow/data-jobs"] - before <= 4)
+    end)
+
+    it("are bounded by max_items even when every page repeats", function()
+      local page = '{"object":"list","data":[{"id":"dj-a"},{"id":"dj-b"}]}'
+      answer("GET /v1/flow/data-jobs", page, -1)
+      local before = sim.stats().routes["GET /v1/flow/data-jobs"] or 0
+      local ok = pcall(function() for _ in client.data_jobs:iter { limit = 2, max_items = 3 } do end end)
+      assert.is_false(ok)
+      assert.is_true(sim.stats().routes["GET /v1/flow/data-jobs"] - before <= 3)
+    end)
+
+    it("page files too", function()
+      for i = 1, 5 do sim.file("f" .. i .. ".pdf", "%PDF-1.7 " .. i) end
+      local n = 0
+      for file in client.files:iter { limit = 2 } do
+        assert.matches("^file%-", file.id)
+        n = n + 1
+      end
+      assert.equal(5, n)
+    end)
+  end)
+
+  -- Issue 12 item 1: the outputs route is not in the published spec.
+  describe("outputs", function()
+    local route = "GET /v1/flow/data-jobs/{id}/outputs"
+    local one = '{"id":"file-out","filename":"out.jsonl"}'
+
+    it("accept a bare array, a list envelope and a single object", function()
+      for _, body in ipairs { "[" .. one .. "]", '{"object":"list","data":[' .. one .. "]}", one } do
+        answer(route, body)
+        local outputs = client.data_jobs:outputs("dj-1")
+        assert.is_true(seekrflow.is_array(outputs), body)
+        assert.equal(1, #outputs)
+        assert.equal("out.jsonl", outputs[1].filename)
+      end
+      answer(route, '{"object":"list","data":null}')
+      assert.equal(0, #client.data_jobs:outputs("dj-1"))
+    end)
+
+    it("make anything else a decode error, never 'no outputs'", function()
+      for _, body in ipairs { "null", "", '"x"', "1", "false", '{"object":"list","data":{"a":1}}' } do
+        answer(route, body)
+        decode_error(function() client.data_jobs:outputs("dj-1") end)
+      end
+    end)
+  end)
+
+  describe("what the API accepts", function()
+    -- Issue 12 item 7: DataJobUpdateRequest fields are nullable.
+    it("update clears a field with seekrflow.null", function()
+      local job = client.data_jobs:create { name = "j", job_type = "principle_files", system_prompt = "Be brief.",
+        instructions = "Airline questions.", vector_database_id = "vdb-1" }
+      local updated = client.data_jobs:update(job.id, { system_prompt = seekrflow.null, instructions = seekrflow.null,
+        vector_database_id = seekrflow.null })
+      assert.is_nil(updated.system_prompt)
+      assert.is_nil(updated.instructions)
+      assert.is_nil(updated.vector_database_id)
+      local log = sim.requests_for("PATCH /v1/flow/data-jobs/{id}")
+      local body = seekrflow.json_decode(log[#log].body)
+      assert.is_nil(body.name) -- not sent at all
+      assert.matches('"system_prompt":null', log[#log].body)
+      -- the name may be sent as null too (the server judges it)
+      client.data_jobs:update(job.id, { name = seekrflow.null, system_prompt = "x" })
+      log = sim.requests_for("PATCH /v1/flow/data-jobs/{id}")
+      assert.matches('"name":null', log[#log].body)
+      local err = arg_error(function() client.data_jobs:update(job.id, { name = false }) end)
+      assert.matches("seekrflow.null", err.message)
+    end)
+
+    -- Issue 12 item 8: no stricter than the spec.
+    it("takes every list purpose, an empty vector_database_id and empty instructions", function()
+      for _, purpose in ipairs { "ingestion", "vector-ingestion", "", "alignment" } do
+        local page = client.files:list { purpose = purpose }
+        assert.is_table(page.data)
+      end
+      local seen = sim.requests_for("GET /v1/flow/files")
+      assert.matches("purpose=vector%-ingestion", seen[2].query)
+      local job = client.data_jobs:create { name = "vdb", job_type = "context_grounded_vector_db",
+        vector_database_id = "" }
+      assert.matches("^dj%-", job.id)
+      -- instructions is required but has no minimum length: the server judges ""
+      local _, err = quiet.data_jobs:generate_system_prompt { instructions = "" }
+      assert.is_true(err == nil or err.kind ~= "invalid_argument")
+      arg_error(function() client.files:list { purpose = "training" } end)
+    end)
+
+    -- Issue 12 item 6: description is not in the 5.108.1 request models.
+    it("says when the service dropped the description it was sent", function()
+      local job = client.data_jobs:create { name = "d", job_type = "principle_files", description = "Q4 prep" }
+      assert.equal("Q4 prep", job.description_dropped)
+      local updated = client.data_jobs:update(job.id, { description = "notes" })
+      assert.equal("notes", updated.description_dropped)
+      answer("PATCH /v1/flow/data-jobs/{id}", '{"id":"' .. job.id .. '","description":"kept"}')
+      updated = client.data_jobs:update(job.id, { description = "kept" })
+      assert.is_nil(updated.description_dropped)
+      assert.is_nil(client.data_jobs:update(job.id, { name = "n" }).description_dropped)
+    end)
+  end)
+end)
