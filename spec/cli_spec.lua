@@ -41,6 +41,14 @@ end
 local util = require "helpers.util"
 local lines_of, temp_dir, write_file = util.lines, util.temp_dir, util.write_file
 
+--- A job with these files attached (sim.job_with_files on a client of its own).
+local function job_with(files, fields)
+  local client = sim.client()
+  local id, ids = sim.job_with_files(client, files, fields)
+  client:close()
+  return id, ids
+end
+
 describe("seekrflow command", function()
   local dir
 
@@ -50,13 +58,6 @@ describe("seekrflow command", function()
   end)
 
   after_each(function() util.remove_dir(dir) end)
-
-  local function job_with(files, fields)
-    local client = sim.client()
-    local id, ids = sim.job_with_files(client, files, fields)
-    client:close()
-    return id, ids
-  end
 
   it("prints help and exits 0; no command is a usage error", function()
     local code, out = run({ "--help" }, { no_auth = true })
@@ -369,13 +370,6 @@ describe("seekrflow command line", function()
   end)
 
   after_each(function() util.remove_dir(dir) end)
-
-  local function job_with(files, fields)
-    local client = sim.client()
-    local id, ids = sim.job_with_files(client, files, fields)
-    client:close()
-    return id, ids
-  end
 
   it("takes global flags before or after the command, and short flags", function()
     local id = job_with({}, { name = "flags" })

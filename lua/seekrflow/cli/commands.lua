@@ -132,11 +132,19 @@ end
 local uploads = require "seekrflow.cli.uploads"
 uploads.setup { usage_error = usage_error }
 
-local function define(name, def)
+--- Adds a command. def: summary (one line for seekrflow --help), description, epilog?,
+--- build(cmd) declaring its arguments and flags on the lua-argparse command (targets
+--- become ctx.flags fields: --max-interval -> ctx.flags.max_interval), and run(ctx)
+--- returning an exit code. A module of its own (cli/chart.lua, …) registers itself with
+--- `require("seekrflow.cli.commands").define(name, def)` before the parser is built.
+---@param name string
+---@param def table
+function commands.define(name, def)
   def.name = name
   commands.list[name] = def
   commands.ordered[#commands.ordered + 1] = def
 end
+local define = commands.define
 
 local function job_argument(cmd)
   cmd:argument("job", "A data job id (dj-…)."):argname("JOB")

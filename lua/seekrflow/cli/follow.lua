@@ -21,7 +21,7 @@ local safe = render.safe
 
 --- A wall clock with sub-second precision: the epoch second the watch started plus the
 --- monotonic time since, so timestamps never jump back while the watch runs.
-local function wall_clock()
+function follow.wall_clock()
   local epoch, mono = os.time(), seekrflow.monotonic()
   return function(monotonic)
     return render.iso_time(epoch + ((monotonic or seekrflow.monotonic()) - mono))
@@ -29,7 +29,7 @@ local function wall_clock()
 end
 
 -- Two decimals are plenty for elapsed seconds in a log.
-local function seconds(x)
+function follow.seconds(x)
   return math.floor(x * 100 + 0.5) / 100
 end
 
@@ -54,17 +54,23 @@ end
 
 --- The JSON line for a watch event: the event's own fields, with the job id, an ISO-8601
 --- `time` and `elapsed` seconds since the watch began instead of the monotonic clock value.
-local function json_event(event, job_id, iso, started)
+---@param event table
+---@param job_id string? the job (nil: the event's own job_id)
+---@param iso fun(monotonic: number?): string from follow.wall_clock()
+---@param started number the monotonic time the watch started
+---@return seekrflow.cli.JsonEvent
+function follow.json_event(event, job_id, iso, started)
   local out = {}
   for k, v in pairs(event) do out[k] = v end
   local at = event.time or seekrflow.monotonic()
-  out.job_id = job_id
+  out.job_id = job_id or event.job_id
   out.time = iso(at)
-  out.elapsed = seconds(at - started)
+  out.elapsed = follow.seconds(at - started)
   return out
 end
 
-local function is_interrupt(e)
+--- True for the stand-alone interpreter's Ctrl-C error.
+function follow.is_interrupt(e)
   return type(e) == "string" and e:find("interrupted!", 1, true) ~= nil
 end
 
@@ -80,7 +86,7 @@ function follow.run(ctx, id, opts)
   local f = ctx.flags
   local client = ctx.client()
   local started = seekrflow.monotonic()
-  local iso = wall_clock()
+  local iso = follow.wall_clock()
   local tracker = progress.new(id)
   local view
   if f.json then
@@ -111,7 +117,7 @@ function follow.run(ctx, id, opts)
       flush_snapshot()
     end
     if f.json then
-      ctx.json(json_event(event, id, iso, started))
+      ctx.json(follow.json_event(event, id, iso, started))
     elseif view.event then
       view:event(event, tracker:view())
     end
@@ -137,7 +143,7 @@ function follow.run(ctx, id, opts)
   })
   if not ok then
     -- Ctrl-C still gets a final line (and the summary so far); anything else is re-raised.
-    if not is_interrupt(result) then error(result, 0) end
+    if not follow.is_interrupt(result) then error(result, 0) end
     result = { reason = "interrupted", elapsed = seekrflow.monotonic() - started, polls = nil }
   end
   tracker:finish(result)
@@ -153,7 +159,7 @@ function follow.run(ctx, id, opts)
   if s then ci.report(ctx, s, result.reason) end
   if f.json then
     ctx.json({ type = "result", job_id = id, reason = result.reason, status = latest and latest.status,
-      error = result.error, polls = result.polls, elapsed = seconds(result.elapsed or 0),
+      error = result.error, polls = result.polls, elapsed = follow.seconds(result.elapsed or 0),
       time = iso(), exit_code = code,
       failures = s and setmetatable(s.failed, seekrflow.array_mt) or setmetatable({}, seekrflow.array_mt) })
     return code

@@ -200,43 +200,30 @@ local function lines_view(ctx, state)
   return view
 end
 
--- The ISO-8601 time of a monotonic clock value, with milliseconds.
-local function wall_clock()
-  local epoch, mono = os.time(), seekrflow.monotonic()
-  return function(at)
-    local t = epoch + ((at or seekrflow.monotonic()) - mono)
-    local whole = math.floor(t)
-    return os.date("!%Y-%m-%dT%H:%M:%S", whole) .. (".%03dZ"):format(math.floor((t - whole) * 1000))
-  end
-end
+local follow = require "seekrflow.cli.follow"
+local wall_clock, round2 = follow.wall_clock, follow.seconds
 
-local function round2(x) return math.floor(x * 100 + 0.5) / 100 end
-
--- The JSON line of an event: its fields (a job's whole result is summed up, not repeated),
--- the job id, an ISO-8601 `time` and `elapsed` seconds.
+-- The JSON line of an event, as for one job (follow.json_event), a job's whole result summed
+-- up rather than repeated.
 local function json_event(e, iso, started)
-  local out = {}
-  for k, v in pairs(e) do out[k] = v end
+  local out = e
   if e.type == "job_done" then
+    out = {}
+    for k, v in pairs(e) do out[k] = v end
     local r = e.result
     out.result = nil
     out.status = r.detail and r.detail.status
     out.error = r.error
     out.polls = r.polls
   end
-  local at = e.time or seekrflow.monotonic()
-  out.time = iso(at)
-  out.elapsed = round2(at - started)
-  return out
+  return follow.json_event(out, nil, iso, started)
 end
 
 -- ------------------------------------------------------------------------------------------
 -- seekrflow watch JOB… / --all
 -- ------------------------------------------------------------------------------------------
 
-local function is_interrupt(e)
-  return type(e) == "string" and e:find("interrupted!", 1, true) ~= nil
-end
+local is_interrupt = follow.is_interrupt
 
 local function final_summary(ctx, result, rows)
   local paint = ctx.paint
