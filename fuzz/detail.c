@@ -1,0 +1,75 @@
+/*
+ * fuzz/detail.c - libFuzzer harness: the detail module (csrc/sf_detail.c)
+ * over any decoded JSON, as a hostile server would send it.
+ *
+ * Each input is decoded as a data job; every function of seekrflow.detail
+ * then walks it. Whatever the shape, they never crash or raise on a table:
+ * each_file yields every table entry of files[] exactly once, a current
+ * record is a live record of the detail, and a non-table argument is an
+ * invalid_argument error.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "sf_core.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int luaopen_seekrflow_core(lua_State *L);
+
+static lua_State *L;
+
+static const char walk[] =
+    "local detail, d = ...\n"
+    "if type(d) ~= 'table' then\n"
+    "  local ok, err = pcall(detail.each_file, d)\n"
+    "  assert(not ok and err.kind == 'invalid_argument')\n"
+    "  return\n"
+    "end\n"
+    "local live = {}\n"
+    "for ij, r in detail.records(d) do assert(type(ij) == 'table' and type(r) == 'table'); live[r] = true end\n"
+    "for _, r in detail.records(d, { include_deleted = true }) do assert(type(r) == 'table') end\n"
+    "for _, r in detail.failed_records(d) do assert(r.status == 'failed') end\n"
+    "for e in detail.each_event(d) do assert(type(e) == 'table') end\n"
+    "local expected = 0\n"
+    "if type(rawget(d, 'files')) == 'table' then\n"
+    "  for _, f in ipairs(rawget(d, 'files')) do if type(f) == 'table' then expected = expected + 1 end end\n"
+    "end\n"
+    "local n = 0\n"
+    "for file, record, ij in detail.each_file(d) do\n"
+    "  n = n + 1\n"
+    "  assert(type(file) == 'table')\n"
+    "  if record ~= nil then assert(live[record] and type(ij) == 'table') end\n"
+    "  local r2 = detail.current_record(d, file)\n"
+    "  assert(r2 == record)\n"
+    "  local status = detail.file_status(d, file)\n"
+    "  assert(status == nil or type(status) == 'string')\n"
+    "  assert(type(detail.is_markdown(file)) == 'boolean')\n"
+    "end\n"
+    "assert(n == expected, 'each_file skipped or repeated a file')\n";
+
+static void setup(void) {
+    L = luaL_newstate();
+    if (L == NULL) abort();
+    luaL_openlibs(L);
+    lua_pushcfunction(L, luaopen_seekrflow_core);
+    lua_call(L, 0, 1);
+    lua_getfield(L, -1, "detail");
+    lua_setglobal(L, "detail");
+    lua_pop(L, 1);
+    if (luaL_loadbuffer(L, walk, sizeof walk - 1, "=walk") != LUA_OK) abort();
+    lua_setglobal(L, "walk");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    int base;
+    if (L == NULL) setup();
+    base = lua_gettop(L);
+    lua_getglobal(L, "walk");
+    lua_getglobal(L, "detail");
+    if (sf_json_decode(L, (const char *)data, size, SF_KIND_DATA_JOB)) {
+        if (lua_pcall(L, 2, 0, 0) != LUA_OK) abort();
+    }
+    lua_settop(L, base);
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    return 0;
+}
