@@ -452,7 +452,15 @@ describe("seekrflow command line", function()
       assert.is_nil(err:find("team_id", 1, true), line .. ": " .. err)
       assert.matches("%-%-", err)
     end
-    local code, _, err = run({ "list" }, { no_auth = true })
+    -- a base URL without /v1, and https:// to the plain-http simulator: hints, in flags
+    local code, _, err = run({ "list", "--base-url", sim.url, "--api-key", "sim-key" }, { no_auth = true })
+    assert.equal(1, code)
+    assert.matches("/v1", err)
+    code, _, err = run({ "list", "--base-url", (sim.base_url:gsub("^http:", "https:")), "--api-key", "sim-key" },
+      { no_auth = true })
+    assert.equal(1, code)
+    assert.matches("use an http:// %-%-base%-url", err)
+    code, _, err = run({ "list" }, { no_auth = true })
     assert.equal(4, code) -- no key at all: the hint is the point
     assert.matches("SEEKR_API_KEY", err)
     assert.is_nil(err:find("seekrflow.new", 1, true))

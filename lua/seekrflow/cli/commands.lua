@@ -118,6 +118,10 @@ function commands.run(command, ctx)
     local text = tostring(e)
     if e.kind == "config" or e.kind == "invalid_argument" then
       text = "seekrflow " .. ctx.name .. ": " .. values.in_flags(tostring(e.message or text), ctx.given)
+    else
+      -- the transport's hints name the option; the server's own words are left alone
+      text = text:gsub("an http:// base_url", "an http:// " .. (ctx.given["--base-url"] and "--base-url"
+        or "SEEKR_BASE_URL"))
     end
     ctx.err(safe(text) .. "\n")
     if (e.kind == "config" or e.class == "unauthorized") and about_key(e) then
