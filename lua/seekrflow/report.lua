@@ -379,7 +379,10 @@ function report.write(path, d, opts)
   local tmp = path .. ".tmp-" .. tostring(os.time())
   local f, open_err = io.open(tmp, "wb")
   if not f then
-    return nil, errors.new("invalid_argument", ("cannot write %s: %s"):format(path, tostring(open_err)))
+    -- io.open names the temporary file; the user knows only the path they gave
+    local reason = tostring(open_err)
+    if reason:sub(1, #tmp + 2) == tmp .. ": " then reason = reason:sub(#tmp + 3) end
+    return nil, errors.new("invalid_argument", ("cannot write %s: %s"):format(path, reason))
   end
   local ok, write_err = f:write(svg)
   local closed, close_err = f:close()

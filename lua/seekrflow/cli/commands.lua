@@ -294,6 +294,9 @@ define_detail_list("timeline", {
   end,
 })
 
+-- timeline --chart and report: the job as a picture (cli/chart.lua)
+require("seekrflow.cli.chart").register(commands.list, define, job_argument)
+
 -- ---- failures ----
 
 define("failures", {
