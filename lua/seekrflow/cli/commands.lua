@@ -416,9 +416,9 @@ define("create", {
   end,
   run = function(ctx)
     local f = ctx.flags
-    local client = ctx.client()
     local paths = uploads.paths(f.upload)
     uploads.check_paths(paths)
+    local client = ctx.client()
     local job = client.data_jobs:create { name = f.name, job_type = f.type,
       system_prompt = f.system_prompt, instructions = f.instructions, vector_database_id = f.vector_db }
     if #paths > 0 then
@@ -576,14 +576,13 @@ define("add-files", {
   run = function(ctx)
     local f = ctx.flags
     local id = f.job
-    local client = ctx.client()
     local detail
     if f.retry_failed then
       if #f.file_ids > 0 or #uploads.paths(f.upload) > 0 then
         usage_error("--retry-failed attaches the failed files again: give no FILE_ID or --upload with it")
       end
       local summary = require "seekrflow.summary"
-      local before = client.data_jobs:retrieve(id)
+      local before = ctx.client().data_jobs:retrieve(id)
       local s = summary.of(before)
       if #s.plan.retry == 0 then
         if f.json then
@@ -594,8 +593,8 @@ define("add-files", {
         end
         return EXIT.ok
       end
-      detail = require("seekrflow.remediate").retry(client, before)
-      if not f.json and not f.wait then
+      detail = require("seekrflow.remediate").retry(ctx.client(), before)
+      if not f.json then
         ctx.print(("re-added %d %s to %s: %s"):format(#s.plan.retry, render.plural(#s.plan.retry, "file", "files"),
           safe(id), names_of(s, s.plan.retry)))
       end
@@ -607,8 +606,8 @@ define("add-files", {
       for _, file_id in ipairs(f.file_ids) do ids[#ids + 1] = file_id end
       if #ids == 0 and #paths == 0 then usage_error("give at least one FILE_ID or --upload PATH...") end
       for _, file in ipairs(uploads(ctx, paths)) do ids[#ids + 1] = file.id end
-      detail = client.data_jobs:add_files(id, { file_ids = ids, method = f.method })
-      if not f.wait or f.json then print_job(ctx, detail, "files added to") end
+      detail = ctx.client().data_jobs:add_files(id, { file_ids = ids, method = f.method })
+      if not (f.wait and f.json) then print_job(ctx, detail, "files added to") end
     end
     if f.retry_failed and f.json and not f.wait then ctx.json(detail) end
     if f.wait then return follow.run(ctx, id, follow_options(f)) end
