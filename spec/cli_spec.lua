@@ -407,6 +407,12 @@ describe("seekrflow command line", function()
     assert.equal(0, code)
     assert.matches("complete %-F", out)
     assert.matches("add%-files", out)
+    -- the bash script loads and completes
+    local script = write_file(dir, "seekrflow.bash", out)
+    local p = io.popen(("bash -c 'source %q; COMP_WORDS=(seekrflow add); COMP_CWORD=1; _seekrflow; "
+      .. "echo \"${COMPREPLY[*]}\"'"):format(script))
+    assert.equal("add-files", p:read("*l"))
+    p:close()
     code, out = run({ "completion", "zsh" }, { no_auth = true })
     assert.equal(0, code)
     assert.matches("#compdef seekrflow", out)
