@@ -164,6 +164,13 @@ install: $(MODULE) $(COMPLETIONS)
 	cp $(BUILD)/completions/seekrflow.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/seekrflow
 	cp $(BUILD)/completions/_seekrflow $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_seekrflow
 	cp $(BUILD)/completions/seekrflow.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/seekrflow.fish
+	# The Neovim plugin's plugin/ and doc/ where Neovim looks by default ($$XDG_DATA_DIRS/nvim/site):
+	# with LUA=luajit its modules and core are on LuaJIT's default paths too.
+	mkdir -p $(DESTDIR)$(PREFIX)/share/nvim/site/plugin $(DESTDIR)$(PREFIX)/share/nvim/site/doc
+	cp plugin/seekrflow.lua $(DESTDIR)$(PREFIX)/share/nvim/site/plugin/seekrflow.lua
+	cp doc/seekrflow.txt $(DESTDIR)$(PREFIX)/share/nvim/site/doc/seekrflow.txt
+	if command -v nvim >/dev/null 2>&1; then nvim --headless -u NONE -i NONE \
+	  -c "helptags $(DESTDIR)$(PREFIX)/share/nvim/site/doc" -c q >/dev/null 2>&1 || true; fi
 
 # Installs the rock into a scratch tree and uses it from another directory.
 rock-check:
