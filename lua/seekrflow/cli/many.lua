@@ -101,16 +101,34 @@ local function alignment_text(row)
   return "align " .. safe(row.alignment_status) .. (p and (" " .. math.floor(p + 0.5) .. "%") or "")
 end
 
--- One row as a line of at most `columns` columns; the name takes what the rest leaves.
-local function row_line(row, paint, columns)
+local function status_text(row)
+  if row.reason == "error" and row.error then return "error: " .. error_text(row.error) end
+  return safe(row.status or "?")
+end
+
+-- Column widths from what the rows hold (status and files at most 24 columns), and what
+-- is left for the name (at least 8, else the line is cut at the terminal's edge).
+local function widths(rows, columns)
+  local w = { status = 6, files = 2, align = 0 }
+  for _, row in ipairs(rows) do
+    w.status = math.max(w.status, math.min(24, text.width(status_text(row))))
+    w.files = math.max(w.files, text.width(files_text(row)))
+    w.align = math.max(w.align, text.width(alignment_text(row)))
+  end
+  -- symbol, gaps and the elapsed time (h:mm:ss)
+  local fixed = 2 + 2 + w.status + 2 + w.files + (w.align > 0 and (2 + w.align) or 0) + 2 + 7
+  w.name = math.max(8, columns - fixed)
+  return w
+end
+
+-- One row as a line of at most `columns` columns.
+local function row_line(row, paint, columns, w)
   local sym = symbol_of(row)
-  local status = safe(row.status or "?")
-  if row.reason == "error" and row.error then status = "error: " .. error_text(row.error) end
-  local right = ("%s  %s  %s  %s"):format(pad(status, 16), pad(files_text(row), 18), pad(alignment_text(row), 16),
-    seconds_text(row.elapsed))
-  local name_width = math.max(8, columns - 2 - 2 - text.width(right))
-  local line = ("%s %s  %s"):format(paint(sym[2], sym[1]), pad(safe(row.name), name_width), right)
-  return text.clip(line, columns)
+  local parts = { paint(sym[2], sym[1]) .. " " .. pad(safe(row.name), w.name), pad(status_text(row), w.status),
+    pad(files_text(row), w.files) }
+  if w.align > 0 then parts[#parts + 1] = pad(alignment_text(row), w.align) end
+  parts[#parts + 1] = seconds_text(row.elapsed)
+  return text.clip(table.concat(parts, "  "), columns)
 end
 
 --- The table's lines: a header, then the rows (most urgent first) cut to `max_rows` lines.
@@ -127,12 +145,13 @@ function many.frame(rows, paint, columns, max_rows, elapsed)
   local lines = { text.clip(paint("bold", ("%d jobs: %d moving, %d need review, %d failed or stopped, %d done")
     :format(#rows, moving, review, bad, ready)) .. "   " .. seconds_text(elapsed), columns) }
   local room = math.max(1, max_rows - 1)
+  local w = widths(rows, columns)
   for i, row in ipairs(rows) do
     if i == room and #rows > room then
       lines[#lines + 1] = paint("dim", ("… %d more jobs"):format(#rows - room + 1))
       break
     end
-    lines[#lines + 1] = row_line(row, paint, columns)
+    lines[#lines + 1] = row_line(row, paint, columns, w)
   end
   return lines
 end

@@ -1,0 +1,178 @@
+-- `seekrflow watch JOB JOB…`, `watch --all` and `failures --all` (lua/seekrflow/cli/many.lua),
+-- against the simulator's many-jobs scenario over real HTTP.
+local sim = require "helpers.sim"
+local cli = require "seekrflow.cli"
+local text = require "seekrflow.text"
+local util = require "helpers.util"
+local seekrflow = sim.seekrflow
+
+local ROOT = os.getenv("SEEKRFLOW_ROOT") or "."
+local LUA = os.getenv("SEEKRFLOW_LUA") or "lua5.4"
+local ESC = string.char(27)
+
+--- Runs the command in-process; returns exit code, stdout, stderr.
+local function run(argv, opts)
+  opts = opts or {}
+  local out, err = {}, {}
+  local full = {}
+  for _, a in ipairs(argv) do full[#full + 1] = a end
+  full[#full + 1] = "--base-url=" .. sim.base_url
+  full[#full + 1] = "--api-key=" .. (opts.api_key or sim.api_key)
+  local code = cli.main(full, {
+    write = function(s) out[#out + 1] = s end,
+    err = function(s) err[#err + 1] = s end,
+    isatty = opts.isatty or false,
+    columns = opts.columns or 100,
+    env = function() return nil end,
+  })
+  return code, table.concat(out), table.concat(err)
+end
+
+local function scenario(opts)
+  local body, status = sim.control("POST", "/_sim/scenarios/many_jobs", opts)
+  assert.equal(200, status)
+  return body.jobs
+end
+
+local function ids_of(jobs)
+  local ids = {}
+  for i, j in ipairs(jobs) do ids[i] = j.id end
+  return ids
+end
+
+local function argv(...)
+  local list = {}
+  for _, part in ipairs({ ... }) do
+    if type(part) == "table" then
+      for _, v in ipairs(part) do list[#list + 1] = v end
+    else
+      list[#list + 1] = part
+    end
+  end
+  return list
+end
+
+describe("seekrflow watch with many jobs", function()
+  local saved
+  before_each(function()
+    sim.reset()
+    saved = sim.config {}
+  end)
+  after_each(function() sim.config { time_scale = saved.time_scale, workers = saved.workers } end)
+
+  it("prints one line per change in a pipe, a summary, and exits with the worst outcome", function()
+    local jobs = scenario { jobs = 8 }
+    local code, out = run(argv("watch", ids_of(jobs), "--interval", "50ms", "--timeout", "60s"))
+    assert.equal(3, code, out) -- two jobs need review, the others are ready
+    for _, j in ipairs(jobs) do assert.matches(j.id .. " watching", out, 1, true) end
+    assert.matches("many%-002%-failing ✗ broken%.pdf failed: Internal processing failure%.", out)
+    assert.matches("many%-002%-failing done: needs_review", out)
+    assert.matches("many%-001%-healthy done: reached", out)
+    assert.matches("8 jobs watched: 2 needs review, 6 reached", out, 1, true)
+    assert.matches("Next: seekrflow failures --all", out, 1, true)
+    -- every job ends exactly once
+    for _, j in ipairs(jobs) do
+      local _, n = out:gsub(j.name:gsub("%-", "%%-") .. " done: ", "")
+      assert.equal(1, n, j.name)
+    end
+  end)
+
+  it("ranks outcomes: an error beats needs review, a 401 beats an error", function()
+    local jobs = scenario { jobs = 2 }
+    local code, out = run(argv("watch", ids_of(jobs), "dj-missing", "--interval", "50ms"))
+    assert.equal(1, code, out)
+    assert.matches("dj%-missing  error  HTTP 404", out)
+    code = run(argv("watch", ids_of(jobs), "--interval", "50ms"), { api_key = "sk-wrong" })
+    assert.equal(4, code)
+  end)
+
+  it("writes one JSON event per line, each with its job id, then a result line", function()
+    local jobs = scenario { jobs = 3 }
+    local code, out = run(argv("--json", "watch", ids_of(jobs), "--interval", "50ms"))
+    assert.equal(3, code, out)
+    local lines = util.lines(out)
+    local added, done = {}, {}
+    for i, line in ipairs(lines) do
+      local e = seekrflow.json_decode(line)
+      assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ$", e.time)
+      if i < #lines then
+        assert.is_string(e.job_id)
+        assert.is_number(e.elapsed)
+        if e.type == "job_added" then added[#added + 1] = e.job_id end
+        if e.type == "job_done" then
+          done[e.job_id] = e.reason
+          assert.is_nil(e.result) -- summed up, not the whole history again
+          assert.is_string(e.status)
+        end
+      else
+        assert.equal("result", e.type)
+        assert.equal(3, e.exit_code)
+        assert.equal(3, #e.jobs)
+        assert.same({ reached = 2, needs_review = 1 }, e.counts)
+      end
+    end
+    assert.same(ids_of(jobs), added)
+    assert.same({ [jobs[1].id] = "reached", [jobs[2].id] = "needs_review", [jobs[3].id] = "reached" }, done)
+  end)
+
+  it("draws a table on a terminal: most urgent first, within the width, server text neutralised", function()
+    local jobs = scenario { jobs = 4, prefix = ESC .. "]0;PWNED" .. string.char(7) .. ESC .. "[2J" }
+    local code, out = run(argv("watch", ids_of(jobs), "--interval", "50ms"), { isatty = true, columns = 70 })
+    assert.equal(3, code, out)
+    assert.is_nil(out:find(ESC .. "]", 1, true), "an OSC sequence reached the terminal")
+    assert.is_nil(out:find(ESC .. "[2J", 1, true), "a clear-screen reached the terminal")
+    assert.matches("\\x1b]0;PWNED", out, 1, true)
+    assert.matches(ESC .. "%[%d+A", out) -- redrawn in place
+    -- the last frame: the header, then the failing job first
+    local last_frame = out
+    while true do
+      local at = last_frame:find(ESC .. "[J", 1, true)
+      if not at then break end
+      last_frame = last_frame:sub(at + 3)
+    end
+    local last = util.lines(last_frame)
+    assert.matches("4 jobs: 0 moving, 1 need review", last[1], 1, true)
+    assert.matches("failing", last[2], 1, true)
+    -- the frames (the summary after them is printed once and may wrap like any text)
+    for _, line in ipairs(util.lines(out:match("^(.*)\n\n"))) do
+      local visible = line:gsub("\r" .. ESC .. "%[%d+A" .. ESC .. "%[J", "")
+      assert.is_true(text.width(visible) <= 70, "wider than the terminal: " .. visible)
+    end
+  end)
+
+  it("with --all watches every moving job of the team", function()
+    scenario { jobs = 6 }
+    local code, out = run({ "watch", "--all", "--interval", "50ms", "--timeout", "60s" })
+    assert.equal(3, code, out)
+    assert.matches("5 jobs watched: 1 needs review, 4 reached", out, 1, true) -- the Markdown one was ready
+    assert.is_nil(out:find("many-006-markdown", 1, true))
+  end)
+
+  it("failures --all prints the failure summary of every job that needs review", function()
+    scenario { jobs = 10 }
+    assert.equal(3, (run({ "watch", "--all", "--interval", "50ms" })))
+    local code, out = run({ "failures", "--all" })
+    assert.equal(3, code)
+    assert.matches("many%-002%-failing", out)
+    assert.matches("many%-008%-failing", out)
+    assert.matches("Internal processing failure", out)
+    assert.is_nil(out:find("many-001-healthy", 1, true))
+  end)
+
+  it("ends on Ctrl-C with a summary and exit code 130", function()
+    local found = os.execute("command -v timeout >/dev/null 2>&1")
+    if found ~= true and found ~= 0 then
+      pending("no timeout(1) to send SIGINT")
+      return
+    end
+    sim.config { time_scale = 0 } -- nothing finishes: only Ctrl-C ends the watch
+    scenario { jobs = 3 }
+    local cmd = ("cd %q && SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key timeout --preserve-status -s INT 1.5 %s "
+      .. "bin/seekrflow watch --all --interval 100ms 2>&1; echo \"exit:$?\""):format(ROOT, sim.base_url, LUA)
+    local p = assert(io.popen(cmd))
+    local output = p:read("*a")
+    p:close()
+    assert.matches("exit:130", output, 1, true)
+    assert.matches("3 jobs watched: 3 interrupted", output, 1, true)
+  end)
+end)
