@@ -166,8 +166,11 @@ describe("seekrflow watch with many jobs", function()
       return
     end
     sim.config { time_scale = 0 } -- nothing finishes: only Ctrl-C ends the watch
+    -- --foreground: timeout(1) signals only the command; otherwise it signals the command
+    -- and then its whole process group, and the interpreter dies of the second SIGINT
     scenario { jobs = 3 }
-    local cmd = ("cd %q && SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key timeout --preserve-status -s INT 1.5 %s "
+    local cmd = ("cd %q && SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key "
+      .. "timeout --foreground --preserve-status -s INT 1.5 %s "
       .. "bin/seekrflow watch --all --interval 100ms 2>&1; echo \"exit:$?\""):format(ROOT, sim.base_url, LUA)
     local p = assert(io.popen(cmd))
     local output = p:read("*a")

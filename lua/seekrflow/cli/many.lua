@@ -197,10 +197,11 @@ local function lines_view(ctx, state)
     elseif t == "job_status" then
       say(e.job_id, ("%s%s%s"):format(e.from and (safe(e.from) .. " → ") or "", safe(e.to),
         e.message and ("  (" .. safe(e.message) .. ")") or ""))
-    elseif t == "record_status" and e.to == "failed" then
+    elseif (t == "record_status" or t == "record_added") and e.record.status == "failed" then
+      -- a record first seen already failed (it failed between two polls) is a change too
       local r = e.record
       say(e.job_id, paint("red", ("✗ %s failed: %s"):format(safe(r.filename), safe(r.error_message or "?"))))
-    elseif t == "record_status" and e.to == "completed" then
+    elseif (t == "record_status" or t == "record_added") and e.record.status == "completed" then
       say(e.job_id, ("✓ %s"):format(safe(e.record.filename)))
     elseif t == "file_removed" then
       say(e.job_id, ("file removed: %s"):format(safe(e.file.name or e.file.file_id)))
