@@ -391,6 +391,12 @@ describe("seekrflow command line", function()
     code, _, err = run({ "list", "--limt", "3" })
     assert.equal(2, code)
     assert.matches("Did you mean '%-%-limit'", err)
+    code, _, err = run({ "-j", "list", "--limit", "0" })
+    assert.equal(2, code)
+    local e = seekrflow.json_decode(err).error
+    assert.equal("usage", e.kind)
+    assert.equal("list", e.command)
+    assert.matches("%-%-limit", e.message)
   end)
 
   it("has a version command, help for each command, and completions for three shells", function()

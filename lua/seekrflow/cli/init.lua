@@ -124,7 +124,18 @@ function cli.main(argv, io_)
   end
   if not ok then
     -- argparse's message names the flag and, for near misses, says "Did you mean".
-    local name = argv[1] and commands.list[argv[1]] and argv[1]
+    local name, json
+    for _, word in ipairs(argv) do
+      if word == "--" then break end
+      if word == "--json" or word == "-j" then json = true end
+      if not name and commands.list[word] then name = word end
+    end
+    if json then
+      -- a script asked for JSON: the error is JSON too (on stderr, like every error)
+      err_write(require("seekrflow").json_encode({ error = { kind = "usage", message = parsed,
+        command = name } }) .. "\n")
+      return commands.EXIT.usage
+    end
     local usage = name and commands.list[name].parser:get_usage() or parser:get_usage()
     err_write(("seekrflow%s: %s\n\n%s\nRun `seekrflow %s--help` for more.\n"):format(
       name and (" " .. name) or "", parsed, usage, name and (name .. " ") or ""))
