@@ -18,6 +18,7 @@ commands.LIST = {
   { "SeekrflowWatchStop", "?", "stop watching a job (or all)", true },
   { "SeekrflowJobs", "?", "list data jobs", false },
   { "SeekrflowFailures", 1, "failed files of a data job into the quickfix list", true },
+  { "SeekrflowTimeline", 1, "a data job's files, alignment and events on a time axis", true },
   { "SeekrflowRetry", 1, "add a job's transiently failed files again", true },
   { "SeekrflowRemoveFailed", 1, "remove a job's failed files", true },
   { "SeekrflowStart", 1, "start a job's alignment", true },

@@ -907,6 +907,8 @@ function M._command(name, args)
       M.jobs(limit)
     elseif name == "SeekrflowFailures" then
       M.failures(job_ids_of(args.args)[1])
+    elseif name == "SeekrflowTimeline" then
+      require("seekrflow.nvim.timeline").open(M, driver(), job_ids_of(args.args)[1])
     elseif name == "SeekrflowRetry" then
       M.retry(job_ids_of(args.args)[1])
     elseif name == "SeekrflowRemoveFailed" then
