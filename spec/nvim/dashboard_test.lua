@@ -53,6 +53,9 @@ return function(test)
     -- the cursor on a row names its job
     local win = vim.fn.bufwinid(buf)
     vim.api.nvim_set_current_win(win)
+    for _, key in ipairs({ "<CR>", "f", "w", "r", "x", "s", "S", "q" }) do
+      assert.is_true(vim.fn.maparg(key, "n") ~= "", "no " .. key .. " key in the dashboard")
+    end
     vim.api.nvim_win_set_cursor(win, { 4, 0 })
     assert.equal(jobs[2].id, dashboard.job_at_cursor())
     vim.api.nvim_win_set_cursor(win, { 1, 0 })

@@ -3,16 +3,17 @@
 --- watched, one line per job, most urgent first, redrawn as events arrive. The watch is
 --- seekrflow.watch_many on the plugin's luv driver, so the editor never blocks.
 ---
---- Keys in the buffer: <CR> or f  the job's failures into the quickfix list,
----                     w          watch that job alone in the float,
----                     s          stop watching,  q  close the window.
+--- Keys in the buffer, on a job's line: <CR> or f  its failures into the quickfix list,
+--- w  watch it alone in a float, and the job list's actions (each asks first): r retry the
+--- transient failures, x remove the failed files, s start alignment. S stops the watch,
+--- q closes the window.
 local watch_many = require "seekrflow.watch_many"
 local text = require "seekrflow.text"
 
 local dashboard = {}
 
 local NAME = "seekrflow://dashboard"
-local HINT = "<CR>/f failures  w watch in the float  s stop  q close"
+local HINT = "<CR>/f failures · w watch · r retry · x remove failed · s start · S stop · q close"
 local REDRAW_MS = 150
 
 -- One dashboard per Neovim: its buffer, the running watch, the rows last drawn.
@@ -137,8 +138,11 @@ local function ensure_buffer(plugin)
     end
     map("<CR>", on_job(function(id) plugin.failures(id) end), "seekrflow: failures of this job")
     map("f", on_job(function(id) plugin.failures(id) end), "seekrflow: failures of this job")
-    map("w", on_job(function(id) plugin.watch(id) end), "seekrflow: watch this job in the float")
-    map("s", function() dashboard.stop() end, "seekrflow: stop the dashboard's watch")
+    map("w", on_job(function(id) plugin.watch(id) end), "seekrflow: watch this job in a float")
+    map("r", on_job(function(id) plugin.retry(id) end), "seekrflow: retry this job's transient failures")
+    map("x", on_job(function(id) plugin.remove_failed(id) end), "seekrflow: remove this job's failed files")
+    map("s", on_job(function(id) plugin.start(id) end), "seekrflow: start this job's alignment")
+    map("S", function() dashboard.stop() end, "seekrflow: stop the dashboard's watch")
     map("q", function() vim.cmd("close") end, "seekrflow: close the dashboard")
   end
   if vim.fn.bufwinid(state.buf) == -1 then
@@ -185,29 +189,15 @@ function dashboard.open(plugin, driver, targets, opts)
     end)
   end)
   state.handle = handle
+  state.driver = driver
   draw()
   return state.buf
 end
 
 --- Whether the dashboard is watching.
 function dashboard.watching()
-  return state.handle ~= nil
-end
-
---- Defines :SeekrflowDashboard and lets :SeekrflowWatch take several ids or --all. Called
---- by the plugin's setup with its driver getter and its error wrapper.
----@param plugin table require("seekrflow.nvim")
----@param get_driver fun(): seekrflow.LuvDriver
----@param guarded fun(fn: function): function
-function dashboard.register(plugin, get_driver, guarded)
-  local create = vim.api.nvim_create_user_command
-  create("SeekrflowDashboard", guarded(function(args)
-    dashboard.open(plugin, get_driver(), dashboard.targets(args.fargs[1] and args.fargs or { "--all" }))
-  end), { nargs = "*", force = true, desc = "seekrflow: every moving job (or the given ones) in one buffer" })
-  create("SeekrflowWatch", guarded(function(args)
-    if #args.fargs == 1 and args.fargs[1]:sub(1, 2) ~= "--" then return plugin.watch(args.fargs[1]) end
-    dashboard.open(plugin, get_driver(), dashboard.targets(args.fargs))
-  end), { nargs = "+", force = true, desc = "seekrflow: watch a data job live (several, or --all: the dashboard)" })
+  -- a closed driver (the plugin's close()) ends the watch without a word
+  return state.handle ~= nil and not (state.driver and state.driver.closed)
 end
 
 return dashboard
