@@ -176,6 +176,11 @@ typedef struct {
     /* A multipart/form-data body instead of a JSON one. */
     const sf_part *parts;
     size_t nparts;
+    /* A 2xx body goes to sink instead of memory (downloads): it returns n, or
+     * 0 to abort the transfer; sink(ctx, NULL, 0) starts a new attempt. It
+     * runs inside libcurl: C memory only, never Lua. Blocking calls only. */
+    size_t (*sink)(void *ctx, const char *data, size_t n);
+    void *sink_ctx;
 } sf_call;
 
 sf_client *sf_check_client(lua_State *L, int idx, const char *method_name);
@@ -235,7 +240,8 @@ typedef enum {
     SF_ARGS_OPTIONAL,  /* (id?, fields?) */
     SF_ARGS_REQUIRED,  /* (id?, fields) */
     SF_ARGS_FILE_IDS,  /* (id, { "file-…", … } or { file_ids = {…}, … }) */
-    SF_ARGS_UPLOAD     /* (path, fields?): a multipart upload of one file */
+    SF_ARGS_UPLOAD,    /* (path, fields?): a multipart upload of one file */
+    SF_ARGS_DOWNLOAD   /* (id, path): the body streamed to a file at path */
 } sf_args_shape;
 
 typedef enum {

@@ -1,6 +1,7 @@
 /*
  * sf_files.c - client.files: upload (multipart, streamed from disk),
- * retrieve, list and delete, as rows run by sf_endpoints.c. add-files takes
+ * retrieve, list, delete and download (streamed to disk), as rows run by
+ * sf_endpoints.c. add-files takes
  * the ids these return.
  */
 #include "sf_core.h"
@@ -39,6 +40,8 @@ static const sf_endpoint endpoints[] = {
      SF_RESULT_DELETED, 0, NULL},
     {"files:list", "GET", "flow/files", NULL, SF_ARGS_OPTIONAL, list_fields, "params", SF_KIND_FILE_LIST,
      SF_RESULT_LIST, SF_EP_PAGED, NULL},
+    {"files:download", "GET", "flow/files/{id}/content", "file id", SF_ARGS_DOWNLOAD, NULL, NULL, SF_KIND_NONE,
+     SF_RESULT_DELETED, 0, NULL},
     {NULL, NULL, NULL, NULL, SF_ARGS_NONE, NULL, NULL, SF_KIND_NONE, SF_RESULT_OBJECT, 0, NULL}};
 
 static const sf_resource files = {"files", "seekrflow.files", &sf_key_files_mt, endpoints};

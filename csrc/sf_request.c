@@ -43,6 +43,11 @@ static double random_unit(sf_client *c) {
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
     sf_request *r = userp;
     size_t n = size * nmemb;
+    if (r->sink != NULL) {
+        long code = 0;
+        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+        if (code >= 200 && code < 300) return r->sink(r->sink_ctx, data, n);
+    }
     if (r->response.len + n > SF_MAX_BODY_BYTES) {
         r->too_large = 1;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
@@ -207,6 +212,7 @@ void sf_request_fail(sf_request *r, const char *kind, int retryable, const char 
 static int begin_attempt(sf_request *r, double now) {
     CURLMcode mc;
     sf_buf_reset(&r->response);
+    if (r->sink != NULL) r->sink(r->sink_ctx, NULL, 0);
     r->status = 0;
     r->request_id[0] = '\0';
     r->content_type[0] = '\0';

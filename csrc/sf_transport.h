@@ -61,6 +61,8 @@ struct sf_request {
     double retry_after_s;       /* from the last response, < 0 when absent */
     size_t header_bytes;        /* of the current response */
     sf_buf response;
+    size_t (*sink)(void *ctx, const char *data, size_t n); /* see sf_call */
+    void *sink_ctx;
     char request_id[SF_REQUEST_ID_MAX];
     char location[SF_LOCATION_MAX];
     char content_type[96];

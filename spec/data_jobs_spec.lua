@@ -304,16 +304,18 @@ describe("data_jobs", function()
 end)
 
 describe("files", function()
-  local client, dir
+  local client, quiet, dir
 
   before_each(function()
     sim.reset()
     client = sim.client()
+    quiet = sim.client { errors = "return" }
     dir = util.temp_dir()
   end)
 
   after_each(function()
     client:close()
+    quiet:close()
     util.remove_dir(dir)
   end)
 
@@ -359,6 +361,64 @@ describe("files", function()
     assert.is_true(client.data_jobs:delete(copy.id))
     local prompt = client.data_jobs:generate_system_prompt { instructions = "Answer airline questions." }
     assert.is_string(prompt.system_prompt)
+  end)
+
+  describe("download", function()
+    local function listing()
+      local p = io.popen("ls -A '" .. dir .. "'")
+      local names = {}
+      for name in p:lines() do names[#names + 1] = name end
+      p:close()
+      table.sort(names)
+      return names
+    end
+
+    local function read(path)
+      local f = io.open(path, "rb")
+      if not f then return nil end
+      local text = f:read("*a")
+      f:close()
+      return text
+    end
+
+    it("streams a file's content to disk and renames it into place", function()
+      local content = ("0123456789abcdef"):rep(200000) .. "\0end" -- 3.2 MB, binary
+      local file = sim.file("big.jsonl", content)
+      local dest = dir .. "/out.jsonl"
+      local result = client.files:download(file.id, dest)
+      assert.equal(dest, result.path)
+      assert.equal(#content, result.bytes)
+      assert.equal(content, read(dest))
+      assert.same({ "out.jsonl" }, listing()) -- no temporary file left
+      assert.equal(1, #sim.requests_for("GET /v1/flow/files/{id}/content"))
+    end)
+
+    it("never leaves a half file, and keeps what was there", function()
+      local file = sim.file("doc.pdf", ("x"):rep(5000))
+      local dest = util.write_file(dir, "keep.pdf", "previous content")
+      sim.fault { route = "GET /v1/flow/files/{id}/content", kind = "truncate", body = ("y"):rep(3000), times = -1 }
+      local ok, err = pcall(client.files.download, client.files, file.id, dest)
+      assert.is_false(ok)
+      assert.is_table(err)
+      assert.equal("previous content", read(dest))
+      assert.same({ "keep.pdf" }, listing())
+      sim.reset()
+      local _, err2 = quiet.files:download("file-missing", dir .. "/new.pdf")
+      assert.equal(404, err2.status)
+      assert.same({ "keep.pdf" }, listing())
+    end)
+
+    it("checks the id and the destination before sending", function()
+      local before = sim.stats().requests
+      arg_error(function() client.files:download("..", dir .. "/a") end)
+      arg_error(function() client.files:download("file-1", dir) end) -- a directory
+      arg_error(function() client.files:download("file-1", dir .. "/a\0.pdf") end)
+      arg_error(function() client.files:download("file-1", dir .. "/missing/dir/a.pdf") end)
+      arg_error(function() client.files:download("file-1") end)
+      arg_error(function() client.files:download("file-1", dir .. "/a", { async = true }) end)
+      assert.equal(before, sim.stats().requests)
+      assert.same({}, listing())
+    end)
   end)
 
   it("refuses a missing file, a directory and a bad purpose before sending", function()
