@@ -34,6 +34,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,11 +282,24 @@ static void push_string_slow(decoder *d, const unsigned char *s, const unsigned 
     d->p = e + 1;
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGH_BITS 0x8080808080808080ull
+/* Nonzero high bits where x may have a zero byte (exact for the lowest one). */
+#define HAS_ZERO_BYTE(x) (((x) - ONES) & ~(x))
+
 /* At the opening quote: pushes the string, leaves d->p after its end.
  * Sets *s_out and *n_out to the raw bytes when they are the value itself. */
 static void push_string(decoder *d, const char **s_out, size_t *n_out) {
     const unsigned char *s = d->p + 1, *q = s, *end = d->end;
     for (;;) {
+        /* Eight bytes at a time while none is a quote, a backslash or
+         * non-ASCII (most of a detail's bytes are plain string contents). */
+        while (end - q >= 8) {
+            uint64_t w;
+            memcpy(&w, q, 8);
+            if (((HAS_ZERO_BYTE(w ^ ONES * '"') | HAS_ZERO_BYTE(w ^ ONES * '\\') | w) & HIGH_BITS) != 0) break;
+            q += 8;
+        }
         while (q < end && *q != '"' && *q != '\\' && *q < 0x80) q++;
         if (q >= end) fail_at(d, d->p, "unterminated string starting");
         if (*q == '"') break;
