@@ -554,6 +554,12 @@ describe("seekrflow command line", function()
     local id = out:match("created (dj%-%S+)")
     assert.is_string(id)
     assert.matches("✓ ready_to_start", out)
+    -- a document the service refuses: the job id is in the error, so no second job is made
+    local odd = write_file(dir, "noextension", "text")
+    local err, _
+    code, _, err = run({ "create", "-n", "refused", "--type", "principle_files", "--upload", odd })
+    assert.equal(1, code)
+    assert.matches("data job dj%-%S+ was created, but attaching the documents failed", err)
     local b = write_file(dir, "b.pdf", "%PDF-1.7 b")
     code, out = run({ "add-files", id, "-u", b, "--wait", "--timeout", "30s" })
     assert.equal(0, code, out)

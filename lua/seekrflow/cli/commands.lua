@@ -112,7 +112,9 @@ function commands.run(command, ctx)
   if ctx.flags.json then
     local fields = {}
     for k, v in pairs(e) do fields[k] = v end
-    fields.message = values.in_flags(tostring(e.message or ""), ctx.given)
+    if e.kind == "config" or e.kind == "invalid_argument" then
+      fields.message = values.in_flags(tostring(e.message or ""), ctx.given)
+    end
     ctx.err(seekrflow.json_encode({ error = fields }) .. "\n")
   else
     local text = tostring(e)
@@ -255,7 +257,7 @@ local function define_detail_list(name, def)
       end
       local rows = {}
       for a, b in def.each(detail) do
-        local row = def.row(a, b)
+        local row = def.row(detail, a, b)
         for c = 1, #def.headers do row[c] = row[c] ~= nil and safe(row[c]) or nil end
         rows[#rows + 1] = row
       end
@@ -276,8 +278,10 @@ define_detail_list("files", {
   description = "The files attached to a job, with their ingestion status.",
   field = "files", each = detail_fns.each_file, empty = "no files attached",
   headers = { "FILE ID", "NAME", "TYPE", "STATUS", "SIZE", "FIX" },
-  row = function(file, record)
-    local status = record and record.status or file.status or (file.record_id == nil and "ready") or nil
+  row = function(detail, file, record)
+    -- the file's status as seekrflow.detail decides it (Markdown needs no ingestion)
+    local status = detail_fns.file_status(detail, file)
+    if record == nil and detail_fns.is_markdown(file) then status = "ready (Markdown)" end
     return { file.file_id, file.name, file.type, status, render.bytes(file.bytes),
       record and record.suggested_fix or file.suggested_fix }
   end,
@@ -288,7 +292,7 @@ define_detail_list("timeline", {
   description = "A job's timeline events, oldest first.",
   field = "timeline", each = detail_fns.each_event, empty = "no events",
   headers = { "TIME", "EVENT", "MESSAGE" },
-  row = function(event)
+  row = function(_, event)
     return { type(event.timestamp) == "string" and event.timestamp:sub(1, 19) or nil, event.event_type,
       event.message }
   end,
@@ -422,9 +426,17 @@ define("create", {
     local job = client.data_jobs:create { name = f.name, job_type = f.type,
       system_prompt = f.system_prompt, instructions = f.instructions, vector_database_id = f.vector_db }
     if #paths > 0 then
-      local ids = {}
-      for _, file in ipairs(uploads(ctx, paths)) do ids[#ids + 1] = file.id end
-      job = client.data_jobs:add_files(job.id, { file_ids = ids, method = f.method })
+      local attached, err = pcall(function()
+        local ids = {}
+        for _, file in ipairs(uploads(ctx, paths)) do ids[#ids + 1] = file.id end
+        job = client.data_jobs:add_files(job.id, { file_ids = ids, method = f.method })
+      end)
+      if not attached then
+        -- the job exists: say which, so a retry does not make a second one
+        ctx.err(("seekrflow create: data job %s was created, but attaching the documents failed "
+          .. "(retry with seekrflow add-files %s --upload …):\n"):format(safe(job.id), safe(job.id)))
+        error(err, 0)
+      end
     end
     if f.watch then
       if not f.json then ctx.print("created " .. safe(job.id)) end
