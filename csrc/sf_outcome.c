@@ -6,6 +6,7 @@
  * ids, the whole decoded error body (nested strings and keys too), a non-JSON
  * body's start, a successful result. Text is redacted before it is cut.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,26 @@ static const char *status_class(long status) {
     case 429: return "rate_limited";
     default: return status >= 500 ? "server" : status >= 300 && status < 400 ? "redirect" : "client";
     }
+}
+
+/*
+ * The published API declares only 2xx and 422 for the data-jobs operations, so a service may
+ * answer "not found" and business-rule refusals as 400 or 422 with a detail sentence instead
+ * of 404 and 409 (pydantic's validation 422 carries a list). Such an answer gets the class of
+ * what it means, so errors.is(err, "not_found" / "conflict"), exit codes, watch reasons and
+ * messages do not depend on the convention; `status` keeps the number the server sent.
+ * Returns NULL when the status class stands.
+ */
+static const char *detail_class(long status, const char *detail) {
+    static const char *const not_found[] = {"not found", "does not exist", "no such ", NULL};
+    char lower[512];
+    size_t i;
+    if (status != 400 && status != 422) return NULL;
+    for (i = 0; i + 1 < sizeof lower && detail[i] != '\0'; i++) lower[i] = (char)tolower((unsigned char)detail[i]);
+    lower[i] = '\0';
+    for (i = 0; not_found[i] != NULL; i++)
+        if (strstr(lower, not_found[i]) != NULL) return "not_found";
+    return "conflict";
 }
 
 /* "query.limit: Input should be ...; body.name: Field required" from a 422 list. */
@@ -103,6 +124,11 @@ static void shape_status_error(lua_State *L, sf_request *r, int err_idx) {
         if (lua_type(L, body) == LUA_TTABLE) {
             lua_getfield(L, body, "detail");
             if (lua_type(L, -1) == LUA_TSTRING) {
+                const char *meaning = detail_class(r->status, lua_tostring(L, -1));
+                if (meaning != NULL) {
+                    lua_pushstring(L, meaning);
+                    lua_setfield(L, err_idx, "class");
+                }
                 lua_pushvalue(L, -1);
                 lua_setfield(L, err_idx, "detail");
                 lua_pushfstring(L, "%s: %s", r->err_message, lua_tostring(L, -1));

@@ -8,7 +8,9 @@ local core = require "seekrflow.core"
 
 local errors = {}
 
---- Status classes, so callers never match on message text.
+--- Status classes, so callers never match on message text. A 400 or 422 whose `detail` is a
+--- sentence rather than pydantic's list is classed by its meaning: `not_found` when it says
+--- so, else `conflict` (services that answer these cases that way); `status` keeps the number.
 errors.classes = {
   bad_request = 400, unauthorized = 401, forbidden = 403, not_found = 404,
   request_timeout = 408, conflict = 409, unprocessable = 422, rate_limited = 429,

@@ -4,7 +4,6 @@
 -- served by the simulator's fault injection (status 200 with the body given here) and goes
 -- through the real client, the summary, the watch loop and the seekrflow command.
 local sim = require "helpers.sim"
-local cli = require "seekrflow.cli"
 local summary = require "seekrflow.summary"
 local watch = require "seekrflow.watch"
 
@@ -25,19 +24,7 @@ local function serve(...)
   end
 end
 
-local function run_cli(argv)
-  local out, err = {}, {}
-  local full = {}
-  for _, a in ipairs(argv) do full[#full + 1] = a end
-  full[#full + 1] = "--base-url=" .. sim.base_url
-  full[#full + 1] = "--api-key=" .. sim.api_key
-  local code = cli.main(full, {
-    write = function(s) out[#out + 1] = s end,
-    err = function(s) err[#err + 1] = s end,
-    isatty = false, columns = 100,
-  })
-  return code, table.concat(out), table.concat(err)
-end
+local run_cli = require "contract.run_cli"
 
 -- Shows the job through the command and checks it neither crashed nor failed to read it.
 local function shows(...)

@@ -136,7 +136,7 @@ return function(test)
     h.wait(15000, function() return require("seekrflow.nvim").watching() == nil end, "the watch to end")
     assert.equal(0, #notes, "notifications with notify = false")
     vim.cmd("SeekrflowFailures dj-missing")
-    h.wait(5000, function() return h.find_note(notes, "404", ERROR) ~= nil end, "the 404 notification")
+    h.wait(5000, function() return h.find_note(notes, sim.NOT_FOUND, ERROR) ~= nil end, "the 404 notification")
   end)
 
   test(":SeekrflowWatch shows queue positions and file states while ingesting", function()
@@ -256,12 +256,13 @@ return function(test)
     local notes = h.capture_notify()
     plugin { float_linger = 0 }
     vim.cmd("SeekrflowFailures dj-does-not-exist")
-    h.wait(5000, function() return h.find_note(notes, "404", ERROR) ~= nil end, "the 404 notification")
-    assert.matches("dj-does-not-exist", h.find_note(notes, "404", ERROR).msg, 1, true)
+    h.wait(5000, function() return h.find_note(notes, sim.NOT_FOUND, ERROR) ~= nil end, "the 404 notification")
+    assert.matches("dj-does-not-exist", h.find_note(notes, sim.NOT_FOUND, ERROR).msg, 1, true)
+    assert.matches("not found", h.find_note(notes, sim.NOT_FOUND, ERROR).msg, 1, true) -- whatever the status
     vim.cmd("SeekrflowWatch dj-also-missing")
     h.wait(5000, function()
       local n = h.find_note(notes, "dj-also-missing", ERROR)
-      return n ~= nil and n.msg:find("404", 1, true) ~= nil
+      return n ~= nil and n.msg:find(sim.NOT_FOUND, 1, true) ~= nil
     end, "the 404 notification of the watch")
     -- an id the library refuses before sending anything is reported the same way
     vim.cmd("SeekrflowFailures dj/bad")

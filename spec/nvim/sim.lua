@@ -14,6 +14,8 @@ assert(sim.url, "SEEKRFLOW_SIM_URL is not set: run the specs with sh tools/run-n
 sim.base_url = sim.url .. "/v1"
 sim.api_key = "sim-key"
 sim.seekrflow = seekrflow
+-- The status "not found" comes with: 404, or 422 from a simulator in spec-minimal mode.
+sim.NOT_FOUND = os.getenv("SEEKRFLOW_SIM_MODE") == "spec-minimal" and "422" or "404"
 
 local host, port = sim.url:match("^http://([^/:]+):(%d+)$")
 assert(host, "SEEKRFLOW_SIM_URL must look like http://HOST:PORT, got " .. sim.url)
