@@ -569,6 +569,24 @@ describe("seekrflow command line", function()
     code, out = run({ "start", id, "--watch", "--timeout", "1m" })
     assert.equal(0, code, out)
     assert.matches("✓ completed", out)
+    -- then the outputs, to a folder: one saved path per line in a pipe
+    local outputs_dir = dir .. "/out"
+    assert(os.execute("mkdir " .. outputs_dir))
+    code, out = run({ "download", id, "--dir", outputs_dir })
+    assert.equal(0, code, out)
+    local paths = lines_of(out)
+    assert.is_true(#paths >= 1)
+    for _, path in ipairs(paths) do
+      assert.equal(outputs_dir, path:match("^(.*)/[^/]+$"))
+      local f = assert(io.open(path, "rb"))
+      assert.is_true(#f:read("*a") > 0)
+      f:close()
+    end
+    code, out = run({ "download", id, "--dir", outputs_dir, "--json" })
+    assert.equal(0, code)
+    assert.equal(#paths, #seekrflow.json_decode(out))
+    code = run({ "download", id, "--dir", dir .. "/missing" })
+    assert.equal(2, code)
   end)
 
   it("gives JSON events with ISO-8601 times, elapsed seconds, the job id and the failures", function()
@@ -693,6 +711,17 @@ describe("seekrflow command line", function()
     assert.equal(0, code)
     assert.matches("empty%.docx", out)
     assert.is_nil(out:find("flaky.docx", 1, true), out)
+  end)
+
+  it("saves downloads under safe local names", function()
+    local uploads = require "seekrflow.cli.uploads"
+    assert.equal("qa.jsonl", uploads.local_name("qa.jsonl", "file-1"))
+    assert.equal("passwd", uploads.local_name("../../etc/passwd", "file-1"))
+    assert.equal("x.pdf", uploads.local_name("a\\b/x.pdf", "file-1"))
+    assert.equal("ev]0;il.txt", uploads.local_name("ev" .. ESC .. "]0;il" .. string.char(7) .. ".txt", "file-1"))
+    for _, bad in ipairs({ "", ".", "..", "dir/", ".bashrc", 5, string.rep("a", 300) }) do
+      assert.equal("file-1", uploads.local_name(bad, "file-1"))
+    end
   end)
 
   it("names the right headers package for each Lua", function()

@@ -530,6 +530,52 @@ define("outputs", {
   end,
 })
 
+define("download", {
+  summary = "Download the alignment's output files.",
+  description = "Download the alignment's output files (seekrflow outputs) into a folder, each under "
+    .. "its own name (a file of that name is replaced, only once the download is complete). Prints the "
+    .. "path of each file saved, one per line; on a terminal, each file as it arrives.",
+  build = function(cmd)
+    job_argument(cmd)
+    cmd:option("-d --dir", "The folder to save into (default: the current one); it must exist."):argname("DIR")
+      :default(".")
+  end,
+  run = function(ctx)
+    local dir = ctx.flags.dir
+    local probe = io.open(dir .. "/.", "r")
+    if not probe then usage_error(("--dir %q is not an existing folder"):format(dir)) end
+    probe:close()
+    local client = ctx.client()
+    local outputs = client.data_jobs:outputs(ctx.flags.job)
+    if #outputs == 0 then
+      if ctx.flags.json then ctx.json(setmetatable({}, seekrflow.array_mt)) else ctx.print("no outputs yet") end
+      return EXIT.ok
+    end
+    local saved, taken = {}, {}
+    for i, o in ipairs(outputs) do
+      local name = uploads.local_name(o.filename, o.id)
+      -- two outputs of one name keep both: the second gets its id in front
+      if taken[name] then name = uploads.local_name(o.id .. "-" .. name, o.id) end
+      taken[name] = true
+      local path = dir .. "/" .. name
+      if ctx.isatty and not ctx.flags.json then
+        ctx.write(("[%d/%d] %s …"):format(i, #outputs, safe(name)))
+      end
+      local result = client.files:download(o.id, path)
+      saved[#saved + 1] = { id = o.id, filename = o.filename, purpose = o.purpose, path = path,
+        bytes = result.bytes }
+      -- with --json, one array at the end
+      if ctx.isatty and not ctx.flags.json then
+        ctx.print((" %s  %s"):format(render.bytes(result.bytes), ctx.paint("green", "✓")))
+      elseif not ctx.flags.json then
+        ctx.print(safe(path))
+      end
+    end
+    if ctx.flags.json then ctx.json(setmetatable(saved, seekrflow.array_mt)) end
+    return EXIT.ok
+  end,
+})
+
 -- ---- files: upload, add-files, remove-files ----
 
 define("upload", {

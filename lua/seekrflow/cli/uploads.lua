@@ -68,4 +68,16 @@ function uploads.upload(ctx, paths, purpose)
   return uploaded
 end
 
+--- A safe local file name for a file the server named: its last path part, without control
+--- characters; the file id when nothing usable is left ("", ".", "..", a hidden name).
+---@param name any the server's filename
+---@param id string the file's id (checked by the library before any request)
+---@return string
+function uploads.local_name(name, id)
+  local base = type(name) == "string" and name:match("([^/\\]*)$") or ""
+  base = base:gsub("[%c\127]", "")
+  if base == "" or base:sub(1, 1) == "." or #base > 255 then return (tostring(id):gsub("[/\\%c]", "_")) end
+  return base
+end
+
 return setmetatable(uploads, { __call = function(_, ...) return uploads.upload(...) end })
