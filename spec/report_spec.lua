@@ -158,6 +158,24 @@ describe("seekrflow.report", function()
     if utf8 then assert.truthy(utf8.len(svg)) end
   end)
 
+  it("keeps random bytes in names well-formed XML (a small fuzz, checked by xmllint)", function()
+    math.randomseed(7)
+    local files = {}
+    for i = 1, 300 do
+      local bytes = {}
+      for k = 1, math.random(1, 40) do bytes[k] = math.random(0, 255) end
+      -- every third name mixes in the sequences that matter most
+      local name = string.char((table.unpack or unpack)(bytes)) -- luacheck: ignore 113
+      if i % 3 == 0 then name = name .. "]]>&<\27[2J\239\191\191\226\128\174\0" end
+      files[i] = { name, i % 2 == 0 and "failed" or "completed", 0, i, i + 3 }
+    end
+    local svg = report.svg(job(files), { max_rows = 400 })
+    check_svg(svg, "fuzz")
+    assert.is_nil(svg:find("[%z\1-\9\11-\31\127]"))
+    local utf8 = rawget(_G, "utf8")
+    if utf8 then assert.truthy(utf8.len(svg)) end
+  end)
+
   it("writes the file whole or not at all, and says why it could not", function()
     local path = dir .. "/out.svg"
     assert.is_true(report.write(path, job({ { "a.pdf", "completed", 0, 1, 2 } })))

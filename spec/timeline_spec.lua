@@ -103,6 +103,37 @@ describe("text.parse_time, the one timestamp reader", function()
 
 end)
 
+describe("text.parse_time under random input", function()
+  it("agrees with os.date on random instants and offsets, and never raises on random bytes", function()
+    math.randomseed(13)
+    for _ = 1, 2000 do
+      local t = math.floor(math.random() * 4102444800) -- 1970 to 2100 (5.1 takes no wider interval)
+      local offset = math.random(-23, 23) * 3600 + math.random(0, 3) * 15 * 60 * (math.random(0, 1) * 2 - 1)
+      if math.abs(offset) >= 24 * 3600 then offset = 0 end
+      local sign = offset < 0 and "-" or "+"
+      local a = math.abs(offset)
+      local iso = os.date("!%Y-%m-%dT%H:%M:%S", t + offset) ..
+        ("%s%02d:%02d"):format(sign, math.floor(a / 3600), math.floor(a % 3600 / 60))
+      assert.equal(t, text.parse_time(iso), iso)
+    end
+    local valid = "2025-11-14T07:35:00.5+01:00"
+    for _ = 1, 5000 do
+      local bytes = {}
+      if math.random() < 0.5 then
+        -- a valid timestamp with random bytes changed
+        for i = 1, #valid do bytes[i] = valid:byte(i) end
+        for _ = 1, math.random(1, 3) do bytes[math.random(1, #valid)] = math.random(0, 255) end
+      else
+        for i = 1, math.random(0, 80) do bytes[i] = math.random(0, 255) end
+      end
+      local s = string.char((table.unpack or unpack)(bytes)) -- luacheck: ignore 113
+      local ok, t = pcall(text.parse_time, s)
+      assert.is_true(ok, t)
+      assert.is_true(t == nil or (type(t) == "number" and t == t), s)
+    end
+  end)
+end)
+
 describe("seekrflow.timeline.layout", function()
   it("draws queue waits and runs, in queue order, with the longest of each", function()
     local l = timeline.layout(job({
@@ -233,6 +264,11 @@ describe("seekrflow.timeline.layout", function()
     assert.equal(1, l.events_omitted)
     assert.same({ 0, 2, 90 }, { l.events[1].at, l.events[2].at, l.events[3].at })
     assert.equal("File Processing Started", l.events[2].event_type)
+    -- events at the same instant keep the server's order, whatever their number
+    local same = {}
+    for i = 1, 50 do same[i] = { timestamp = at(5), event_type = "E" .. i, message = "m" } end
+    l = timeline.layout(job({}, { timeline = same }))
+    for i = 1, 50 do assert.equal("E" .. i, l.events[i].event_type) end
     -- a cancelled alignment ends at its last update
     d = job({}, { alignment_job = { id = "al-1", status = "cancelled", created_at = at(0), updated_at = at(40) } })
     assert.equal("failed 0-40", phases(timeline.layout(d).rows[1]))

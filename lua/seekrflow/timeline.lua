@@ -439,10 +439,16 @@ function timeline.layout(d, opts)
     alignment.abs, alignment.skewed = nil, nil
     layout.rows[#layout.rows + 1] = alignment
   end
+  -- The server sends events in time order; a stable sort keeps its order
+  -- for events at the same instant (and mends any that are not sorted).
+  for i, e in ipairs(events) do e.index = i end
+  table.sort(events, function(a, b)
+    if a.t ~= b.t then return a.t < b.t end
+    return a.index < b.index
+  end)
   for i, e in ipairs(events) do
     events[i] = { at = rel(e.t), event_type = e.event_type, message = e.message }
   end
-  table.sort(events, function(a, b) return a.at < b.at end)
   layout.events = events
   if now then layout.now = rel(now) end
 
