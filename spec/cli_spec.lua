@@ -324,7 +324,10 @@ describe("seekrflow watch on a real terminal", function()
     return
   end
 
-  local session = "seekrflow-spec-" .. tostring(os.time())
+  -- one tmux server serves every run of this user: a name no other run can have at once
+  local unique = os.tmpname()
+  os.remove(unique)
+  local session = "seekrflow-spec-" .. unique:match("[^/]+$"):gsub("[^%w]", "")
 
   local function capture()
     local p = assert(io.popen("tmux capture-pane -p -t " .. session))
@@ -344,7 +347,7 @@ describe("seekrflow watch on a real terminal", function()
     local id = sim.job_with_files(client, { { "a.pdf", "%PDF-1.7 a" }, { "b.pdf", "%PDF-1.7 b" },
       { "c.pdf", "%PDF-1.7 c" } }, { system_prompt = "p" })
     client:close()
-    sim.config { time_scale = 8 } -- slow enough to look at mid-watch
+    sim.config { time_scale = 2 } -- slow enough to look at mid-watch, even on a loaded machine
     local cmd = ("cd %q && SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key %s bin/seekrflow watch %s --interval 0.2 "
       .. "--max-interval 0.5; sleep 30"):format(ROOT, sim.base_url, LUA, id)
     assert(os.execute(("tmux new-session -d -s %s -x 100 -y 30 %q"):format(session, cmd)))
