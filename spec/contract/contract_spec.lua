@@ -198,6 +198,44 @@ describe("contract", function()
     assert.matches("responses and %d+ client requests checked", report)
   end)
 
+  it("the seekrflow command sends only what the request models accept", function()
+    local run_cli = require "contract.run_cli"
+    local function ok(argv)
+      local code, out, err = run_cli(argv)
+      assert.is_true(code == 0 or code == 3, table.concat(argv, " ") .. " exited " .. code .. ": " .. err)
+      return out
+    end
+    local a = util.write_file(dir, "a.pdf", "%PDF-1.7 a")
+    local b = util.write_file(dir, "b.md", "# B\n\ntext")
+    local broken = util.write_file(dir, "broken.pdf", "not a pdf")
+    local id = ok({ "create", "--name", "cli job", "--type", "principle_files", "--system-prompt", "Be exact.",
+      "--instructions", "Answer.", "--method", "best", "--upload", a, b, broken }):match("dj%-[%w-]+")
+    assert.is_string(id)
+    ok({ "list", "--type", "principle_files", "--sort", "name", "--order", "asc", "--limit", "5", "--offset", "0" })
+    ok({ "list", "--all", "--limit", "2" })
+    ok({ "watch", id, "--timeout", "20s", "--interval", "0.1", "--max-interval", "0.2" })
+    ok({ "show", id })
+    ok({ "files", id })
+    ok({ "timeline", id })
+    ok({ "failures", id })
+    ok({ "failures", "--all" })
+    ok({ "remove-files", id, "--failed" })
+    ok({ "update", id, "--name", "cli job 2", "--instructions", "Answer briefly.", "--system-prompt", "Be brief." })
+    ok({ "start", id })
+    ok({ "cancel", id })
+    ok({ "outputs", id })
+    local file_id = ok({ "upload", util.write_file(dir, "c.txt", "plain") }):match("file%-[%w-]+")
+    local other = ok({ "create", "--name", "cli other", "--type", "context_grounded_files" }):match("dj%-[%w-]+")
+    ok({ "add-files", other, file_id })
+    ok({ "delete", other })
+    collect()
+    for _, e in ipairs(entries) do
+      assert.matches("^" .. CLIENT_AGENT:gsub("%-", "%%-"), e.headers["user-agent"] or "")
+    end
+    local report, conforms = validate(mode_of_sim(), entries)
+    assert.is_true(conforms, report)
+  end)
+
   it("the check fails on what does not conform", function()
     local detail = core.json_encode {
       id = "dj-1", user_id = "u", name = "n", job_type = "principle_files", alignment_job_id = "al-1",

@@ -67,9 +67,15 @@ def load_schemas():
     return doc
 
 
+VALIDATORS = {}
+
+
 def validator(doc, model):
-    schema = {"$schema": doc["$schema"], "$defs": doc["$defs"], "$ref": "#/$defs/" + model}
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    if model not in VALIDATORS:
+        schema = {"$schema": doc["$schema"], "$defs": doc["$defs"], "$ref": "#/$defs/" + model}
+        VALIDATORS[model] = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.FormatChecker())
+    return VALIDATORS[model]
 
 
 def problems(doc, model, value):
