@@ -22,7 +22,7 @@ local function validate(mode, entries)
   f:write(core.json_encode { mode = mode, client_agent = CLIENT_AGENT, entries = entries })
   f:close()
   -- Not under the sanitizer or checker the specs may run under (make asan preloads it).
-  local p = assert(io.popen("env -u LD_PRELOAD python3 " .. VALIDATOR .. " " .. path .. " 2>&1"))
+  local p = assert(io.popen("env -u LD_PRELOAD python3 -B " .. VALIDATOR .. " " .. path .. " 2>&1"))
   local out = p:read("*a")
   p:close()
   os.remove(path)
