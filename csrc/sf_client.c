@@ -392,8 +392,10 @@ static int l_new_client(lua_State *L) {
     c->multi = curl_multi_init();
     if (c->multi == NULL || c->user_agent == NULL || !sf_headers_build(c))
         luaL_error(L, "seekrflow: could not set up the client (out of memory)");
-    /* One host, one connection: keep a small pool and reuse it. */
-    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 4L);
+    /* One host: keep a small pool and reuse it. 8 is watch.many's largest concurrency
+     * (seekrflow.watch_many.MAX_CONCURRENCY): a smaller pool would close and reopen
+     * connections on every round of polls. */
+    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 8L);
     lua_settop(L, client_idx);
     return 1;
 }

@@ -30,8 +30,11 @@ local watch_many = {}
 
 local floor, huge = math.floor, math.huge
 
---- The default number of requests in flight: the client keeps this many connections alive.
+--- The default number of requests in flight.
 watch_many.DEFAULT_CONCURRENCY = 4
+--- The most requests in flight: a client keeps this many connections alive (its libcurl
+--- pool), so even at this concurrency every poll reuses one.
+watch_many.MAX_CONCURRENCY = 8
 --- Jobs per list page when discovering jobs (`all = true`): the API's largest page.
 watch_many.LIST_PAGE = 100
 
@@ -49,7 +52,7 @@ end
 -- ------------------------------------------------------------------------------------------
 
 ---@class seekrflow.WatchManyOptions
----@field concurrency integer? requests in flight at most; default 4 (the client's connection pool)
+---@field concurrency integer? requests in flight at most, 1-8; default 4
 ---@field timeout number? seconds before the whole watch gives up (every unfinished job "timed_out")
 ---@field job_timeout number? seconds each job is watched at most (that job "timed_out", the others go on)
 ---@field on_event fun(event: seekrflow.WatchEvent, detail: table?)? every event, each with `job_id`
@@ -73,7 +76,7 @@ local PER_JOB = { "until_statuses", "min_interval", "max_interval", "backoff", "
 local function passed_on() return nil end -- checked by watch.new, with its own wording
 
 local CHECKS = {
-  concurrency = options.integer(1, 64),
+  concurrency = options.integer(1, watch_many.MAX_CONCURRENCY),
   timeout = options.number_at_least(0, false),
   job_timeout = options.number_at_least(0, false),
   discover_interval = options.number_at_least(0, false),

@@ -374,7 +374,7 @@ define("watch", {
     cmd:flag("-a --all", "Every job of the team (or personal space) that has not reached a final state.")
     cmd:option("--type", "With --all: only jobs of this type."):argname("TYPE"):choices(JOB_TYPES)
     cmd:option("--concurrency", "With several jobs: requests in flight at once (default 4)."):argname("N")
-      :convert(values.integer("--concurrency", 1, 16))
+      :convert(values.integer("--concurrency", 1, 8))
     watch_options(cmd)
     timeout_option(cmd, "")
     -- the old name of --timeout, kept working for scripts
