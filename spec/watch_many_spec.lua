@@ -321,7 +321,7 @@ describe("watch_many.luv", function()
     local ticker = uv.new_timer()
     ticker:start(10, 10, function() ticks = ticks + 1 end)
     local guard = uv.new_timer()
-    guard:start(20000, 0, function() uv.stop() end)
+    guard:start(120000, 0, function() uv.stop() end)
     local seen = 0
     watch_many.luv(driver, ids_of(jobs), { min_interval = 0.02, max_interval = 0.1,
       on_event = function(e) if e.type == "job_done" then seen = seen + 1 end end },
