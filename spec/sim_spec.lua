@@ -773,6 +773,12 @@ describe("seekrflow-sim", function()
       local none, err = sim.start({ port = 0, quiet = true, mode = "strict" })
       assert.is_nil(none)
       assert.truthy(err:find("spec-minimal", 1, true))
+      -- and with --mode, which wins over the environment
+      local cli = require("seekrflow.sim.cli")
+      assert.are.equal("spec-minimal", cli.parse({ "--mode", "spec-minimal" }).mode)
+      none, err = cli.parse({ "--mode", "strict" })
+      assert.is_nil(none)
+      assert.truthy(err:find("--mode expects default or spec-minimal", 1, true))
     end)
   end)
 

@@ -50,6 +50,14 @@ function M.parser(asked)
   p:option("--workers", "Ingestion worker pool size."):argname("N"):default("2")
     :convert(number("workers", true, 1))
   p:option("--seed", "Seed for ids and jitter (deterministic runs)."):argname("N"):convert(number("seed", true))
+  p:option("--mode", "Response mode: default, or spec-minimal (only required fields; not found "
+    .. "as 422, refusals as 400). Default: $SEEKRFLOW_SIM_MODE, else default."):argname("MODE")
+    :convert(function(v)
+      if v ~= "default" and v ~= "spec-minimal" then
+        return nil, "--mode expects default or spec-minimal, got '" .. v .. "'"
+      end
+      return v
+    end)
   p:flag("--allow-remote", "Allow a non-loopback --host.")
   p:flag("--log", "One access-log line per request on stderr.")
   p:flag("--quiet", "No diagnostics on stderr (dropped connections, internal errors); the banner line "

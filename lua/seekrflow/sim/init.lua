@@ -77,7 +77,7 @@ function M.main(argv)
     return 0
   end
   local env_mode = os.getenv("SEEKRFLOW_SIM_MODE")
-  if env_mode and env_mode ~= "" and not app_mod.mode_named(env_mode) then
+  if not opts.mode and env_mode and env_mode ~= "" and not app_mod.mode_named(env_mode) then
     stderr_line("seekrflow-sim: SEEKRFLOW_SIM_MODE must be 'default' or 'spec-minimal', got '" ..
       env_mode .. "'")
     return 2
