@@ -87,6 +87,12 @@ describe("seekrflow.chart", function()
     assert.equal(22, first_fail)
   end)
 
+  it("says which rows have clock skew, and ends the axis with its last label", function()
+    local lines = draw(job({ { "backwards.pdf", "completed", 0, 60, 50 }, { "ok.pdf", "completed", 0, 1, 120 } }), 80)
+    assert.matches("done 0:00 skew$", row_line(lines, "backwards.pdf"))
+    assert.matches("2:00$", line_with(lines, "0:00 "))
+  end)
+
   it("paints outcomes when colour is on", function()
     local lines = chart.render(chart.draw(timeline.layout(job({ { "a.pdf", "failed", 0, 1, 2 } })), { width = 60 }),
       text.painter(true))

@@ -98,6 +98,16 @@ describe("seekrflow.report", function()
     assert.truthy(svg:find("generated 2025-11-14T07:35:00Z", 1, true))
   end)
 
+  it("marks clock skew beside the bar and breaks a long summary over lines", function()
+    local svg = report.svg(job({ { "backwards-" .. string.rep("x", 60) .. ".pdf", "completed", 0, 60, 50 },
+      { "ok-" .. string.rep("y", 60) .. ".pdf", "completed", 0, 1, 120 } }))
+    check_svg(svg, "skew")
+    assert.truthy(svg:find(">done 0:00, clock skew<", 1, true))
+    assert.truthy(svg:find(">1 with clock skew<", 1, true) or svg:find(" · 1 with clock skew<", 1, true))
+    -- the summary keeps every part whole, on as many lines as it needs
+    assert.truthy(svg:find("longest run 1:59 (ok-" .. string.rep("y", 60) .. ".pdf)", 1, true))
+  end)
+
   it("draws the alignment row, an empty job and a single file", function()
     local svg = report.svg(job({ { "doc.pdf", "completed", 0, 2, 60 } }, { status = "running",
       alignment_job = { id = "al-1", status = "running", created_at = at(90) } }), { now = T0 + 200 })

@@ -216,6 +216,8 @@ describe("seekrflow.timeline.layout", function()
     assert.equal("queued 30-30, failed 30-40", phases(e))
     assert.is_true(has_note(e, "processing_at is before created_at"))
     assert.equal(2, l.summary.skewed)
+    assert.is_true(b.skewed)
+    assert.is_nil(row_named(l, "ok.pdf").skewed)
     for _, row in ipairs(l.rows) do
       for _, s in ipairs(row.segments) do assert.is_true(s.from <= s.to and s.from >= 0 and s.to <= l.span) end
     end

@@ -56,9 +56,10 @@ local function side_text(row)
   end
   local word = SIDE_WORDS[row.outcome] or row.outcome
   if row.outcome == "ready" then return "ready (md)" end
-  if row.run then return word .. " " .. text.duration(row.run) end
-  if row.wait then return word .. " " .. text.duration(row.wait) end
-  return word
+  local skew = row.skewed and " skew" or ""
+  if row.run then return word .. " " .. text.duration(row.run) .. skew end
+  if row.wait then return word .. " " .. text.duration(row.wait) .. skew end
+  return word .. skew
 end
 
 -- The cells of a bar area `cells` wide: one phase (or nil) per cell.
@@ -135,9 +136,11 @@ function chart.draw(layout, opts)
   for _, tick in ipairs(layout.ticks) do
     local c = cell_of(tick.at) + 1
     rule[c] = "┼"
-    if c >= free_from and c + #tick.label - 1 <= bar_w then
-      for k = 1, #tick.label do labels[c + k - 1] = tick.label:sub(k, k) end
-      free_from = c + #tick.label + 1
+    -- a label that would run past the end ends at the end instead
+    local from = math.min(c, bar_w - #tick.label + 1)
+    if from >= free_from then
+      for k = 1, #tick.label do labels[from + k - 1] = tick.label:sub(k, k) end
+      free_from = from + #tick.label + 1
     end
   end
   rule[1] = "├"

@@ -142,9 +142,10 @@ local function row_side(row)
   end
   if row.outcome == "ready" then return "ready, no ingestion" end
   local word = OUTCOME_WORDS[row.outcome] or row.outcome
-  if row.run then return ("%s %s"):format(word, text.duration(row.run)) end
-  if row.wait then return ("%s, waited %s"):format(word, text.duration(row.wait)) end
-  return word
+  local skew = row.skewed and ", clock skew" or ""
+  if row.run then return ("%s %s%s"):format(word, text.duration(row.run), skew) end
+  if row.wait then return ("%s, waited %s%s"):format(word, text.duration(row.wait), skew) end
+  return word .. skew
 end
 
 --- The SVG document of a data job detail.
@@ -194,8 +195,21 @@ function report.svg(d, opts)
     end
   end
   y = y + 4
-  line_of_text(PAD, y, xml(timeline.summary_line(layout), text_columns), ' font-size="13"')
-  y = y + 18
+  -- the summary, broken between its parts to fit the width
+  local summary_text = ""
+  local function summary_out()
+    line_of_text(PAD, y, xml(summary_text, text_columns), ' font-size="13"')
+    y = y + 18
+  end
+  for part in (timeline.summary_line(layout, text.terminal_safe) .. " · "):gmatch("(.-) · ") do
+    if summary_text ~= "" and text.width(summary_text) + 3 + text.width(part) > text_columns - 4 then
+      summary_out()
+      summary_text = part
+    else
+      summary_text = summary_text == "" and part or (summary_text .. " · " .. part)
+    end
+  end
+  if summary_text ~= "" then summary_out() end
   if layout.note then
     line_of_text(PAD, y, xml(layout.note .. " (hover a row for its counts)"), ' fill="#4a5566"')
     y = y + 18

@@ -51,6 +51,7 @@ local timeline = {}
 ---@field error_message string?
 ---@field suggested_fix string?
 ---@field notes string[] what was odd about this row, in plain words (never server text)
+---@field skewed boolean? its timestamps contradict each other (clock skew); it is drawn without time running backwards
 ---@field count integer? a group: how many files it stands for
 ---@field outcomes table<string, integer>? a group: files per outcome
 
@@ -431,12 +432,12 @@ function timeline.layout(d, opts)
   local function rel(t) return t - lo end
   for _, row in ipairs(files) do
     for _, s in ipairs(row.segments) do s.from, s.to = rel(s.from), rel(s.to) end
-    row.abs, row.index, row.skewed = nil, nil, nil
+    row.abs, row.index = nil, nil
     layout.rows[#layout.rows + 1] = row
   end
   if alignment then
     for _, s in ipairs(alignment.segments) do s.from, s.to = rel(s.from), rel(s.to) end
-    alignment.abs, alignment.skewed = nil, nil
+    alignment.abs = nil
     layout.rows[#layout.rows + 1] = alignment
   end
   -- The server sends events in time order; a stable sort keeps its order
