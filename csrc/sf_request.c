@@ -317,7 +317,7 @@ static int fail_transfer(sf_request *r, int is_get) {
         (strstr(why, "header") != NULL || r->errbuf[0] == '\0' || r->status == 0)) {
         sf_request_fail(r, "decode", 0,
                         "the response has a header line larger than libcurl accepts (100 KB): the server or a "
-                        "proxy sent a malformed answer (%s)", why);
+                        "proxy sent a malformed answer");
         return 0;
     }
     if (r->curl_result == CURLE_OPERATION_TIMEDOUT) {

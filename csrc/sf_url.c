@@ -179,6 +179,7 @@ static int l_check_base_url(lua_State *L) {
         lua_pushnil(L);
         lua_pushfstring(L, "base_url %s", why);
         sf_push_error(L, "invalid_argument", lua_tostring(L, -1));
+        lua_remove(L, -2);
         lua_pushliteral(L, "base_url");
         lua_setfield(L, -2, "option");
         return 2;
