@@ -106,9 +106,7 @@ static void read_retry_after(sf_request *r, const char *line, size_t n, size_t n
     }
 }
 
-static size_t on_header(char *line, size_t size, size_t nitems, void *userp) {
-    sf_request *r = userp;
-    size_t n = size * nitems;
+void sf_request_feed_header(sf_request *r, const char *line, size_t n) {
     r->header_bytes += n;
     if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
         /* A new response (after a 100 Continue, say): forget the last one. */
@@ -129,6 +127,11 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userp) {
     } else if (header_is(line, n, "retry-after") && r->retry_after_s < 0) {
         read_retry_after(r, line, n, 11, 0);
     }
+}
+
+static size_t on_header(char *line, size_t size, size_t nitems, void *userp) {
+    size_t n = size * nitems;
+    sf_request_feed_header(userp, line, n);
     return n;
 }
 
@@ -365,6 +368,16 @@ static void evaluate_attempt(sf_request *r, double now) {
     }
     r->wait_until = now + server_delay;
     r->state = ST_WAITING;
+}
+
+void sf_request_settle(sf_request *r, long status, CURLcode result) {
+    r->status = status;
+    r->curl_result = result;
+    r->transfer_done = 1;
+    r->state = ST_RUNNING;
+    if (r->attempts == 0) r->attempts = 1;
+    evaluate_attempt(r, sf_now());
+    if (r->state == ST_WAITING) r->state = ST_DONE; /* no retries here */
 }
 
 /* Advances the request without blocking. Returns the milliseconds a host may

@@ -78,7 +78,8 @@ struct sf_request {
 };
 
 /* ---- sf_url.c ---- */
-/* Parses and judges a base URL with libcurl's parser. Returns a CURLU with
+/* Parses and judges a base URL (len bytes followed by a NUL, as Lua
+ * strings are) with libcurl's parser. Returns a CURLU with
  * no trailing slash in the path, or NULL with a message in why. */
 CURLU *sf_url_parse_base(const char *url, size_t len, char *why, size_t why_cap);
 /* Raises invalid_argument unless path is a relative request path. */
@@ -101,6 +102,11 @@ double sf_now(void);
 sf_request *sf_check_request(lua_State *L, int idx, const char *name);
 /* Pushes a new request userdata (not yet started). Raises on bad input. */
 sf_request *sf_request_new(lua_State *L, int client_idx, sf_client *c, const sf_call *call);
+/* One response header line (as libcurl hands it over), read into r. */
+void sf_request_feed_header(sf_request *r, const char *line, size_t n);
+/* Settles a finished attempt with this status and libcurl result, as a
+ * transfer would (no retry is scheduled). For fuzzing the shaping. */
+void sf_request_settle(sf_request *r, long status, CURLcode result);
 void sf_request_configure(sf_request *r, const sf_client *c, const sf_call_opts *o);
 void sf_request_fail(sf_request *r, const char *kind, int retryable, const char *fmt, ...);
 void sf_request_detach(sf_request *r);

@@ -276,6 +276,7 @@ void sf_url_push(lua_State *L, const sf_client *c, const char *path, int query_i
     char *url = NULL;
     size_t i;
     int ok;
+    CURLUcode rc;
     sf_url_check_path(L, path, strlen(path));
     query.count = 0;
     if (query_idx) read_query(L, query_idx, &query);
@@ -290,14 +291,16 @@ void sf_url_push(lua_State *L, const sf_client *c, const char *path, int query_i
     }
     u = ok ? curl_url_dup(c->base) : NULL;
     /* PATH_AS_IS: the path goes out exactly as built, dot segments unfolded. */
-    ok = u != NULL && b.data[0] == '/' && b.data[1] != '/' &&
-         curl_url_set(u, CURLUPART_URL, b.data, CURLU_PATH_AS_IS) == CURLUE_OK;
-    ok = ok && curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK && url != NULL;
+    rc = u == NULL ? CURLUE_OUT_OF_MEMORY
+         : (b.data[0] != '/' || b.data[1] == '/') ? CURLUE_BAD_PATH
+         : curl_url_set(u, CURLUPART_URL, b.data, CURLU_PATH_AS_IS);
+    if (rc == CURLUE_OK) rc = curl_url_get(u, CURLUPART_URL, &url, 0);
     sf_buf_free(&b);
     curl_url_cleanup(u);
-    if (!ok) {
+    if (rc != CURLUE_OK || url == NULL) {
         curl_free(url);
-        luaL_error(L, "seekrflow: out of memory while building a URL");
+        if (rc == CURLUE_OUT_OF_MEMORY || rc == CURLUE_OK) luaL_error(L, "seekrflow: out of memory while building a URL");
+        sf_arg_error(L, "request path or query cannot form a URL (libcurl: %s)", curl_url_strerror(rc));
         return;
     }
     lua_pushstring(L, url);

@@ -293,6 +293,21 @@ describe("answers say what they are", function()
     server:stop()
   end)
 
+  it("a gzip bomb is refused at the 64 MiB body cap, counted after decompression", function()
+    local dir = util.temp_dir()
+    -- 80 MiB of zeros, about 80 KB compressed
+    assert(os.execute(("head -c 83886080 /dev/zero | gzip -9 > '%s/bomb.gz'"):format(dir)))
+    local server = hostile.start { { headers = { ["Content-Encoding"] = "gzip", ["Content-Type"] = "application/json" },
+      body_file = dir .. "/bomb.gz" } }
+    local client = client_for(server)
+    local _, err = client:request("GET", "flow/data-jobs")
+    assert.equal("decode", err.kind)
+    assert.matches("larger than 67108864 bytes", err.message)
+    client:close()
+    server:stop()
+    util.remove_dir(dir)
+  end)
+
   it("errors record where the library was called from", function()
     local server = hostile.start { { status = 404, body = "{}" } }
     local client = client_for(server)

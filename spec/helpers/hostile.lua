@@ -7,6 +7,7 @@
 ---   headers  = { ["X-A"] = "b", … }     headers (values sent as given)
 ---   raw_headers = "X-A: b\r\n…"         raw header bytes, sent as they are
 ---   body     = "…"                      the body (Content-Length is added)
+---   body_file = "/path"                 the body, read from a file (binary)
 ---   delay    = 0.5                      seconds to wait before answering
 ---   never    = true                     read the request, then never answer
 ---   raw      = "HTTP/1.1 …"             the whole answer, sent as it is
@@ -102,7 +103,7 @@ local function serve(script_path, port_path, log_path)
       else
         local answer = step.raw
         if not answer then
-          local b = step.body or ""
+          local b = step.body_file and read_file(step.body_file) or step.body or ""
           local parts = { ("HTTP/1.1 %d %s\r\n"):format(step.status or 200, step.reason or "Answer") }
           for k, v in pairs(step.headers or {}) do parts[#parts + 1] = k .. ": " .. v .. "\r\n" end
           if step.raw_headers then parts[#parts + 1] = step.raw_headers end
