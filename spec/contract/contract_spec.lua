@@ -106,6 +106,8 @@ describe("contract", function()
     jobs:list {}
     jobs:list { job_type = "context_grounded_vector_db", limit = 100, offset = 50 }
     jobs:update(b.id, { name = "contract B2", instructions = "Use the notes." })
+    jobs:update(b.id, { instructions = sim.seekrflow.null }) -- a field cleared with null
+    files:list { purpose = "ingestion" }
     jobs:generate_system_prompt { instructions = "Answer airline questions.", document_summary = "Policies." }
     jobs:generate_system_prompt { instructions = "Answer." }
     collect()
@@ -192,6 +194,12 @@ describe("contract", function()
     for _, status in ipairs(wanted) do
       assert.is_true(statuses[status] == true, "no " .. status .. " in the scenario (" .. mode .. ")")
     end
+
+    local cleared = false
+    for _, e in ipairs(entries) do
+      if e.method == "PATCH" and (e.body or ""):find('"instructions":null', 1, true) then cleared = true end
+    end
+    assert.is_true(cleared, "the PATCH that clears instructions sends null")
 
     local report, ok = validate(mode, entries)
     assert.is_true(ok, report)
