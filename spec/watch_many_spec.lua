@@ -259,6 +259,22 @@ describe("watch.many", function()
     assert.same({}, result.order)
   end)
 
+  it("with all = true, watches at most max_jobs and counts the rest", function()
+    scenario { jobs = 6 } -- five move, the Markdown-only one is ready
+    local result = watch.many(client, { all = true }, simulated { max_jobs = 2, timeout = 10 })
+    assert.equal(2, #result.order)
+    assert.equal(3, result.skipped)
+  end)
+
+  it("with all = true, ends with reason error when the job list cannot be read", function()
+    sim.fault { route = "GET /v1/flow/data-jobs", kind = "status", status = 500, times = -1 }
+    local result = watch.many(client, { all = true }, simulated { discover_interval = 1, max_poll_errors = 2 })
+    sim.control("DELETE", "/_sim/faults")
+    assert.equal("error", result.reason)
+    assert.equal(500, result.error.status)
+    assert.same({}, result.order)
+  end)
+
   it("refuses bad targets and options with a clear error", function()
     local err = util.arg_error(function() watch.many(client, "dj-1") end)
     assert.matches("list of job ids", tostring(err))
