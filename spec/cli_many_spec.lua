@@ -1,7 +1,6 @@
 -- `seekrflow watch JOB JOB…`, `watch --all` and `failures --all` (lua/seekrflow/cli/many.lua),
 -- against the simulator's many-jobs scenario over real HTTP.
 local sim = require "helpers.sim"
-local cli = require "seekrflow.cli"
 local text = require "seekrflow.text"
 local util = require "helpers.util"
 local seekrflow = sim.seekrflow
@@ -10,29 +9,16 @@ local ROOT = os.getenv("SEEKRFLOW_ROOT") or "."
 local LUA = os.getenv("SEEKRFLOW_LUA") or "lua5.4"
 local ESC = string.char(27)
 
---- Runs the command in-process; returns exit code, stdout, stderr.
+local helper_run = require("helpers.cli").run
+
+-- No NO_COLOR from the environment the specs run in: colour follows isatty alone.
 local function run(argv, opts)
   opts = opts or {}
-  local out, err = {}, {}
-  local full = {}
-  for _, a in ipairs(argv) do full[#full + 1] = a end
-  full[#full + 1] = "--base-url=" .. sim.base_url
-  full[#full + 1] = "--api-key=" .. (opts.api_key or sim.api_key)
-  local code = cli.main(full, {
-    write = function(s) out[#out + 1] = s end,
-    err = function(s) err[#err + 1] = s end,
-    isatty = opts.isatty or false,
-    columns = opts.columns or 100,
-    env = function() return nil end,
-  })
-  return code, table.concat(out), table.concat(err)
+  opts.env = function() return nil end
+  return helper_run(argv, opts)
 end
 
-local function scenario(opts)
-  local body, status = sim.control("POST", "/_sim/scenarios/many_jobs", opts)
-  assert.equal(200, status)
-  return body.jobs
-end
+local scenario = sim.many_jobs
 
 local function ids_of(jobs)
   local ids = {}

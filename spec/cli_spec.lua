@@ -1,31 +1,12 @@
 -- The seekrflow command, against the simulator over real HTTP.
 local sim = require "helpers.sim"
-local cli = require "seekrflow.cli"
 local seekrflow = sim.seekrflow
 
 local ROOT = os.getenv("SEEKRFLOW_ROOT") or "."
 local LUA = os.getenv("SEEKRFLOW_LUA") or "lua5.4"
 local ESC = string.char(27)
 
---- Runs the command in-process; returns exit code, stdout, stderr.
-local function run(argv, opts)
-  opts = opts or {}
-  local out, err = {}, {}
-  local full = {}
-  for _, a in ipairs(argv) do full[#full + 1] = a end
-  if not opts.no_auth then
-    full[#full + 1] = "--base-url=" .. sim.base_url
-    full[#full + 1] = "--api-key=" .. (opts.api_key or sim.api_key)
-  end
-  local code = cli.main(full, {
-    write = function(s) out[#out + 1] = s end,
-    err = function(s) err[#err + 1] = s end,
-    isatty = opts.isatty or false,
-    columns = opts.columns or 100,
-    env = opts.env,
-  })
-  return code, table.concat(out), table.concat(err)
-end
+local run = require("helpers.cli").run
 
 --- Runs bin/seekrflow as a process; returns exit code and output.
 local function shell(args_line, redirect)

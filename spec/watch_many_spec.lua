@@ -17,11 +17,7 @@ local function advance(seconds)
   assert.equal(200, status)
 end
 
-local function scenario(opts)
-  local body, status = sim.control("POST", "/_sim/scenarios/many_jobs", opts)
-  assert.equal(200, status)
-  return body.jobs
-end
+local scenario = sim.many_jobs
 
 -- A clock and sleep in simulated seconds that move the frozen simulator along.
 local function simulated(opts)

@@ -107,5 +107,13 @@ function sim.settled(client, id, seconds)
   end, seconds or 15, "job " .. id .. " to finish ingestion")
 end
 
+--- Loads the simulator's many-jobs scenario (lua/seekrflow/sim/many_jobs.lua); returns its
+--- jobs, { id, name, kind } each.
+function sim.many_jobs(opts)
+  local body, status = sim.control("POST", "/_sim/scenarios/many_jobs", opts or {})
+  assert(status == 200, "could not load the many-jobs scenario: " .. tostring(status))
+  return body.jobs
+end
+
 sim.seekrflow = seekrflow
 return sim
