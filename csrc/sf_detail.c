@@ -391,11 +391,16 @@ static void push_current(lua_State *L, int ix, int file_idx) {
     }
 }
 
-static int l_current_record(lua_State *L) {
-    check_table(L, 1, "current_record", "a data job detail");
-    check_table(L, 2, "current_record", "a files[] entry of the detail");
+/* (detail, file) arguments of fn: checks them and pushes the index at 3. */
+static void detail_and_file(lua_State *L, const char *fn) {
+    check_table(L, 1, fn, "a data job detail");
+    check_table(L, 2, fn, "a files[] entry of the detail");
     lua_settop(L, 2);
-    push_index(L, 1); /* 3 */
+    push_index(L, 1);
+}
+
+static int l_current_record(lua_State *L) {
+    detail_and_file(L, "current_record");
     push_current(L, 3, 2);
     return 2;
 }
@@ -424,10 +429,7 @@ done:
 }
 
 static int l_file_status(lua_State *L) {
-    check_table(L, 1, "file_status", "a data job detail");
-    check_table(L, 2, "file_status", "a files[] entry of the detail");
-    lua_settop(L, 2);
-    push_index(L, 1); /* 3 */
+    detail_and_file(L, "file_status");
     push_file_status(L, 3, 2);
     return 3;
 }

@@ -9,12 +9,10 @@
  * invalid_argument error.
  */
 #include <stdint.h>
-#include <stdlib.h>
 
-#include "sf_core.h"
+#include "fuzz_core.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int luaopen_seekrflow_core(lua_State *L);
 
 static lua_State *L;
 
@@ -47,15 +45,9 @@ static const char walk[] =
     "end\n"
     "assert(n == expected, 'each_file skipped or repeated a file')\n";
 
+/* The walk, compiled once, as the global `walk`. */
 static void setup(void) {
-    L = luaL_newstate();
-    if (L == NULL) abort();
-    luaL_openlibs(L);
-    lua_pushcfunction(L, luaopen_seekrflow_core);
-    lua_call(L, 0, 1);
-    lua_getfield(L, -1, "detail");
-    lua_setglobal(L, "detail");
-    lua_pop(L, 1);
+    L = fuzz_core_state();
     if (luaL_loadbuffer(L, walk, sizeof walk - 1, "=walk") != LUA_OK) abort();
     lua_setglobal(L, "walk");
 }
@@ -65,7 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (L == NULL) setup();
     base = lua_gettop(L);
     lua_getglobal(L, "walk");
-    lua_getglobal(L, "detail");
+    lua_getglobal(L, "core");
+    lua_getfield(L, -1, "detail");
+    lua_remove(L, -2);
     if (sf_json_decode(L, (const char *)data, size, SF_KIND_DATA_JOB)) {
         if (lua_pcall(L, 2, 0, 0) != LUA_OK) abort();
     }

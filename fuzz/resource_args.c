@@ -14,13 +14,11 @@
  * string error.
  */
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "sf_core.h"
+#include "fuzz_core.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int luaopen_seekrflow_core(lua_State *L);
 
 static lua_State *L;
 
@@ -46,15 +44,6 @@ static int check_path(lua_State *l) {
 static int build(lua_State *l) {
     sf_build_table(l, 1, specs, "fuzz", "fields");
     return 1;
-}
-
-static void setup(void) {
-    L = luaL_newstate();
-    if (L == NULL) abort();
-    luaL_openlibs(L);
-    lua_pushcfunction(L, luaopen_seekrflow_core);
-    lua_call(L, 0, 1);
-    lua_setglobal(L, "core");
 }
 
 /* A refusal is an error table of kind invalid_argument. */
@@ -129,7 +118,7 @@ static void accepted_table(void) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int base;
-    if (L == NULL) setup();
+    L = fuzz_core_state();
     if (size == 0) return 0;
     base = lua_gettop(L);
     switch (data[0] % 3) {

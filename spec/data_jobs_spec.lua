@@ -303,21 +303,28 @@ describe("data_jobs", function()
   end)
 end)
 
-describe("files", function()
-  local client, quiet, dir
-
+-- Before each spec: a reset simulator, a raising client, a quiet one
+-- (errors = "return") and a scratch directory, all gone after it.
+local function fresh_clients_and_dir()
+  local state = {}
   before_each(function()
     sim.reset()
-    client = sim.client()
-    quiet = sim.client { errors = "return" }
-    dir = util.temp_dir()
+    state.client = sim.client()
+    state.quiet = sim.client { errors = "return" }
+    state.dir = util.temp_dir()
   end)
-
   after_each(function()
-    client:close()
-    quiet:close()
-    util.remove_dir(dir)
+    state.client:close()
+    state.quiet:close()
+    util.remove_dir(state.dir)
   end)
+  return state
+end
+
+describe("files", function()
+  local client, quiet, dir
+  local state = fresh_clients_and_dir()
+  before_each(function() client, quiet, dir = state.client, state.quiet, state.dir end)
 
   local function write(name, content) return util.write_file(dir, name, content) end
 
@@ -435,19 +442,8 @@ end)
 -- over real HTTP with the simulator's raw-body faults.
 describe("resource methods against hostile and spec-valid answers", function()
   local client, quiet, dir
-
-  before_each(function()
-    sim.reset()
-    client = sim.client()
-    quiet = sim.client { errors = "return" }
-    dir = util.temp_dir()
-  end)
-
-  after_each(function()
-    client:close()
-    quiet:close()
-    util.remove_dir(dir)
-  end)
+  local state = fresh_clients_and_dir()
+  before_each(function() client, quiet, dir = state.client, state.quiet, state.dir end)
 
   local function answer(route, body, times)
     sim.fault { route = route, kind = "status", status = 200, body = body, times = times or 1 }

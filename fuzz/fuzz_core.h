@@ -1,0 +1,28 @@
+/*
+ * fuzz/fuzz_core.h - what every harness that drives the C core through Lua
+ * shares: one Lua 5.4 state with the standard libraries and seekrflow.core
+ * loaded (as the global `core`), made on the first input and kept.
+ */
+#ifndef FUZZ_CORE_H
+#define FUZZ_CORE_H
+
+#include <stdlib.h>
+
+#include "sf_core.h"
+
+int luaopen_seekrflow_core(lua_State *L);
+
+static lua_State *fuzz_core_state(void) {
+    static lua_State *state;
+    if (state == NULL) {
+        state = luaL_newstate();
+        if (state == NULL) abort();
+        luaL_openlibs(state);
+        lua_pushcfunction(state, luaopen_seekrflow_core);
+        lua_call(state, 0, 1);
+        lua_setglobal(state, "core");
+    }
+    return state;
+}
+
+#endif
