@@ -200,9 +200,12 @@ void sf_build_table(lua_State *L, int idx, const field_spec *specs, const char *
             while (lua_next(L, idx) != 0) {
                 int ok = 0;
                 lua_pop(L, 1);
-                if (lua_type(L, -1) == LUA_TSTRING)
+                if (lua_type(L, -1) == LUA_TSTRING) {
+                    size_t n;
+                    const char *key = lua_tolstring(L, -1, &n);
                     for (f = specs; f->name != NULL; f++)
-                        if (strcmp(f->name, lua_tostring(L, -1)) == 0) ok = 1;
+                        if (strlen(f->name) == n && memcmp(f->name, key, n) == 0) ok = 1;
+                }
                 if (!ok) unknown_field(L, specs, where, what);
             }
         }

@@ -25,9 +25,16 @@ static int raw_field(lua_State *L, int idx, const char *name) {
     return lua_type(L, -1);
 }
 
+/* 1 when the string at idx is exactly value (a NUL inside never matches). */
+static int string_is(lua_State *L, int idx, const char *value) {
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    return n == strlen(value) && memcmp(s, value, n) == 0;
+}
+
 /* 1 when t[name] is the string value. */
 static int raw_field_is(lua_State *L, int idx, const char *name, const char *value) {
-    int is = raw_field(L, idx, name) == LUA_TSTRING && strcmp(lua_tostring(L, -1), value) == 0;
+    int is = raw_field(L, idx, name) == LUA_TSTRING && string_is(L, -1, value);
     lua_pop(L, 1);
     return is;
 }
@@ -96,7 +103,7 @@ static int push_records_iter(lua_State *L, int mode, const char *fn) {
         lua_pushnil(L);
         while (lua_next(L, 2) != 0) {
             lua_pop(L, 1);
-            if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "include_deleted") != 0)
+            if (lua_type(L, -1) != LUA_TSTRING || !string_is(L, -1, "include_deleted"))
                 sf_arg_error(L, "detail.%s: unknown option '%s' (known: include_deleted)", fn,
                              lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1));
         }
@@ -477,10 +484,7 @@ static int l_each_file(lua_State *L) {
 static int status_in(lua_State *L, const char *fn, const char *a, const char *b) {
     int yes = 0;
     check_table(L, 1, fn, "a record");
-    if (raw_field(L, 1, "status") == LUA_TSTRING) {
-        const char *s = lua_tostring(L, -1);
-        yes = strcmp(s, a) == 0 || (b != NULL && strcmp(s, b) == 0);
-    }
+    if (raw_field(L, 1, "status") == LUA_TSTRING) yes = string_is(L, -1, a) || (b != NULL && string_is(L, -1, b));
     lua_pushboolean(L, yes);
     return 1;
 }

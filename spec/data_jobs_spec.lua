@@ -482,6 +482,8 @@ describe("resource methods against hostile and spec-valid answers", function()
       arg_error(function() client.data_jobs:create { name = ("n"):rep(256), job_type = "principle_files" } end)
       arg_error(function() client.data_jobs:update("dj-1", { system_prompt = "be\0brief" }) end)
       arg_error(function() client.data_jobs:list { job_type = "principle_files\0x" } end)
+      err = arg_error(function() client.data_jobs:list { ["limit\0x"] = 5 } end) -- not the key "limit"
+      assert.matches("unknown params field", err.message)
       local real = util.write_file(dir, "real.pdf", "%PDF-1.7")
       err = arg_error(function() client.files:upload(real .. "\0.pdf") end)
       assert.matches("NUL", err.message)

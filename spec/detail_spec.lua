@@ -195,6 +195,15 @@ describe("seekrflow.detail", function()
     assert.equal(1, n)
   end)
 
+  it("compares whole strings: a NUL inside a status never matches", function()
+    local d = core.json_decode('{"ingestion_jobs":[{"records":[{"record_id":"r1","status":"failed\\u0000"}]}]}')
+    local n = 0
+    for _ in detail.failed_records(d) do n = n + 1 end
+    assert.equal(0, n)
+    assert.is_false(detail.is_failed(d.ingestion_jobs[1].records[1]))
+    arg_error(function() detail.records(d, { ["include_deleted\0x"] = true }) end)
+  end)
+
   it("says what it expected when given the wrong thing", function()
     local err = arg_error(function() detail.records("dj-1") end)
     assert.matches("detail.records: expected a data job detail", err.message)
