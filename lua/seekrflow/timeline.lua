@@ -453,7 +453,8 @@ function timeline.layout(d, opts)
   layout.events = events
   if now then layout.now = rel(now) end
 
-  local step = nice_step(layout.span, max_ticks)
+  -- nothing with a time: one tick, not a made-up scale
+  local step = layout.start and nice_step(layout.span, max_ticks) or 2 * layout.span
   local i = 0
   while i * step <= layout.span + step * 1e-9 do
     layout.ticks[#layout.ticks + 1] = { at = i * step, label = text.duration(i * step) }
