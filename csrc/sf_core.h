@@ -181,6 +181,10 @@ typedef struct {
      * runs inside libcurl: C memory only, never Lua. Blocking calls only. */
     size_t (*sink)(void *ctx, const char *data, size_t n);
     void *sink_ctx;
+    /* Checks a success on top of the stack (blocking or async alike): returns
+     * 1, the value possibly replaced, or 0 with an error value instead. */
+    int (*shape)(lua_State *L, const void *ctx);
+    const void *shape_ctx;
 } sf_call;
 
 sf_client *sf_check_client(lua_State *L, int idx, const char *method_name);

@@ -135,8 +135,10 @@ static int list_data(lua_State *L, const sf_endpoint *e) {
     return 1;
 }
 
-/* Checks the result on top against the row; returns 0 with an error instead. */
-static int check_result(lua_State *L, const sf_endpoint *e) {
+/* Checks the result on top against the row; returns 0 with an error instead.
+ * The transport calls it (sf_call.shape) for blocking and async requests. */
+static int check_result(lua_State *L, const void *row) {
+    const sf_endpoint *e = row;
     switch (e->result) {
     case SF_RESULT_DELETED:
         return 1;
@@ -453,10 +455,10 @@ static int run_endpoint(lua_State *L) {
         lua_pop(L, 1); /* true: the body went to the file */
         return sf_finish(L, c, download_commit(L, d, dest));
     }
+    call.shape = check_result;
+    call.shape_ctx = e;
     if (!sf_client_call(L, client_idx, &call)) return sf_finish(L, c, 0);
-    if (call.opts.async) return 1;
-    if (!check_result(L, e)) return sf_finish(L, c, 0);
-    check_echo(L, e, body_idx);
+    if (!call.opts.async) check_echo(L, e, body_idx);
     return 1;
 }
 
@@ -606,11 +608,12 @@ static int iter_next(lua_State *L) {
             lua_pushvalue(L, lua_upvalueindex(UP_QUERY)); /* 4 */
             call.query_idx = 4;
             call.kind = e->kind;
+            call.shape = check_result;
+            call.shape_ctx = e;
             sf_call_opts_init(c, &call.opts);
             lua_pushvalue(L, lua_upvalueindex(UP_OPTS)); /* 5 */
             sf_call_opts_read(L, 5, &call.opts, where);
             if (!sf_client_call(L, 2, &call)) return lua_error(L);
-            if (!check_result(L, e)) return lua_error(L);
         }
         lua_pushinteger(L, pages + 1);
         lua_replace(L, lua_upvalueindex(UP_PAGES));

@@ -209,7 +209,18 @@ static void push_request_error(lua_State *L, sf_request *r) {
     lua_settop(L, err_idx);
 }
 
+static int push_decoded(lua_State *L, sf_request *r);
+
+/* The outcome, then the caller's shape check of a success (see sf_call). */
 int sf_push_outcome(lua_State *L, sf_request *r) {
+    if (!push_decoded(L, r)) return 0;
+    if (r->shape == NULL || r->shape(L, r->shape_ctx)) return 1;
+    sf_pushinteger(L, r->status);
+    lua_setfield(L, -2, "status");
+    return 0;
+}
+
+static int push_decoded(lua_State *L, sf_request *r) {
     if (r->state == ST_CANCELLED && !r->failed) sf_request_fail(r, "cancelled", 0, "the request was cancelled");
     if (r->failed) {
         push_request_error(L, r);

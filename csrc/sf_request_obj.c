@@ -101,6 +101,8 @@ sf_request *sf_request_new(lua_State *L, int client_idx, sf_client *c, const sf_
     r->max_retries = call->opts.max_retries;
     r->sink = call->sink;
     r->sink_ctx = call->sink_ctx;
+    r->shape = call->shape;
+    r->shape_ctx = call->shape_ctx;
 
     r->url = malloc(url_len + 1);
     if (r->url == NULL) luaL_error(L, "seekrflow: out of memory");

@@ -63,6 +63,8 @@ struct sf_request {
     sf_buf response;
     size_t (*sink)(void *ctx, const char *data, size_t n); /* see sf_call */
     void *sink_ctx;
+    int (*shape)(lua_State *L, const void *ctx);           /* see sf_call */
+    const void *shape_ctx;
     char request_id[SF_REQUEST_ID_MAX];
     char location[SF_LOCATION_MAX];
     char content_type[96];

@@ -523,6 +523,16 @@ describe("resource methods against hostile and spec-valid answers", function()
       decode_error(function() client.files:retrieve("file-1") end)
     end)
 
+    it("is a decode error for async requests too, when their result is read", function()
+      answer(route, "null")
+      local req = client.data_jobs:retrieve("dj-1", { async = true })
+      local err = decode_error(function() return req:perform() end)
+      assert.equal(200, err.status)
+      answer("GET /v1/flow/data-jobs", '{"object":"list"}')
+      local page = client.data_jobs:list(nil, { async = true }):perform()
+      assert.equal(0, #page.data)
+    end)
+
     it("never breaks a delete that answers with no body", function()
       local job = client.data_jobs:create { name = "gone", job_type = "principle_files" }
       assert.is_true(client.data_jobs:delete(job.id))
