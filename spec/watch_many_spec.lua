@@ -271,6 +271,24 @@ describe("watch.many", function()
     assert.same({}, result.order)
   end)
 
+  it("with all = true, ends with reason error when the list fails after every job is done", function()
+    scenario { jobs = 1 }
+    local faulted = false
+    local result = watch.many(client, { all = true }, simulated {
+      discover_interval = 1, max_poll_errors = 2,
+      on_event = function(e)
+        if e.type == "job_added" and not faulted then
+          faulted = true
+          sim.fault { route = "GET /v1/flow/data-jobs", kind = "status", status = 503, times = -1 }
+        end
+      end,
+    })
+    sim.control("DELETE", "/_sim/faults")
+    assert.equal("error", result.reason)
+    assert.equal(503, result.error.status)
+    assert.equal("reached", result.jobs[result.order[1]].reason) -- the job itself was watched to its end
+  end)
+
   it("refuses bad targets and options with a clear error", function()
     local err = util.arg_error(function() watch.many(client, "dj-1") end)
     assert.matches("list of job ids", tostring(err))

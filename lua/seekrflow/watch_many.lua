@@ -301,7 +301,10 @@ local function on_poll(self, job, detail, err)
   if done then
     end_job(self, job, job.watcher:result(), now)
   elseif detail ~= nil then
-    job.due = now + job.watcher:next_delay() * self.slow
+    local left = job.watcher:next_delay()
+    -- stretched after a 429, but never past the job's own deadline
+    local deadline = self.o.per_job.timeout and (job.added_at + self.o.per_job.timeout - now) or huge
+    job.due = now + math.min(left * self.slow, math.max(left, deadline))
   else
     -- the watcher's delay already holds the server's Retry-After
     job.due = now + job.watcher:next_delay()
@@ -456,6 +459,10 @@ local function check_end(self, now)
     finish(self, "done", now)
   elseif self.active == 0 and not self.o.follow and self.discovery.rounds >= self.need_round then
     finish(self, "done", now)
+  elseif self.active == 0 and not self.o.follow
+      and self.discovery.errors > (self.o.per_job.max_poll_errors or 5) then
+    -- every job is done, but whether new ones came cannot be known: say so, do not wait on
+    finish(self, "error", now)
   end
   return self.reason ~= nil
 end
