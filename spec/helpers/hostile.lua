@@ -158,7 +158,14 @@ end
 function Server:requests()
   local list = {}
   local text = read_file(self.dir .. "/log") or ""
-  local chunk = assert(load(text, "log", "t", { R = function(r) list[#list + 1] = r end }))
+  local env = { R = function(r) list[#list + 1] = r end }
+  local chunk
+  if setfenv then -- Lua 5.1: load takes no text or environment
+    chunk = assert(loadstring(text, "log"))
+    setfenv(chunk, env)
+  else
+    chunk = assert(load(text, "log", "t", env))
+  end
   chunk()
   return list
 end
