@@ -265,6 +265,23 @@ describe("data_jobs", function()
       assert.is_nil(seen["n.md"].ingestion_job)
     end)
 
+    -- Issue 12 item 9: AlignmentFileType has 14 types; the client assumes none of them.
+    it("treat every file type the API lists alike: only Markdown skips ingestion", function()
+      local id = sim.job_with_files(client, { { "notes.txt", "plain text" }, { "page.html", "<p>hello</p>" },
+        { "table.csv", "a,b\n1,2\n" }, { "n.md", "# N\n" } })
+      local detail = sim.settled(client, id)
+      local seen = {}
+      for file, record in require("seekrflow.detail").each_file(detail) do
+        seen[file.name] = { markdown = require("seekrflow.detail").is_markdown(file), record = record }
+      end
+      for _, name in ipairs { "notes.txt", "page.html", "table.csv" } do
+        assert.is_false(seen[name].markdown, name)
+        assert.is_table(seen[name].record, name)
+      end
+      assert.is_true(seen["n.md"].markdown)
+      assert.is_nil(seen["n.md"].record)
+    end)
+
     it("skip records of removed files unless asked", function()
       local id, ids = sim.job_with_files(client, { { "ok.pdf", "%PDF-1.7" }, { "bad.pdf", "garbage" } })
       sim.settled(client, id)

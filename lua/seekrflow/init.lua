@@ -81,6 +81,8 @@ local seekrflow = {
 ---@field retrieve fun(self: seekrflow.Files, id: string, opts: seekrflow.CallOptions?): table
 ---@field list fun(self: seekrflow.Files, params: table?, opts: seekrflow.CallOptions?): table
 ---@field delete fun(self: seekrflow.Files, id: string, opts: seekrflow.CallOptions?): boolean
+---@field iter fun(self: seekrflow.Files, params: table?, opts: seekrflow.CallOptions?): fun(): table?
+---@field download fun(self: seekrflow.Files, id: string, path: string, opts: seekrflow.CallOptions?): {path: string, bytes: integer}
 
 --- The last argument of every resource method.
 ---@class seekrflow.CallOptions
