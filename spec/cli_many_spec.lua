@@ -14,7 +14,7 @@ local helper_run = require("helpers.cli").run
 -- No NO_COLOR from the environment the specs run in: colour follows isatty alone.
 local function run(argv, opts)
   opts = opts or {}
-  opts.env = function() return nil end
+  opts.env = opts.env or function() return nil end
   return helper_run(argv, opts)
 end
 
@@ -145,6 +145,27 @@ describe("seekrflow watch with many jobs", function()
     assert.matches("many%-008%-failing", out)
     assert.matches("Internal processing failure", out)
     assert.is_nil(out:find("many-001-healthy", 1, true))
+  end)
+
+  it("in GitHub Actions annotates each failed file and appends each failing job's summary", function()
+    local jobs = scenario { jobs = 3 }
+    local dir = util.temp_dir()
+    local step_summary = dir .. "/summary.md"
+    local env = { GITHUB_ACTIONS = "true", GITHUB_STEP_SUMMARY = step_summary }
+    local code, out = run(argv("watch", ids_of(jobs), "--interval", "50ms"),
+      { env = function(name) return env[name] end })
+    assert.equal(3, code, out)
+    assert.matches("::error title=broken.pdf failed in " .. jobs[2].id .. "::broken.pdf: Internal processing failure.",
+      out, 1, true)
+    local _, annotations = out:gsub("::error ", "")
+    assert.equal(1, annotations) -- the healthy jobs have nothing to say
+    local f = assert(io.open(step_summary, "rb"))
+    local markdown = f:read("*a")
+    f:close()
+    util.remove_dir(dir)
+    assert.matches("### seekrflow: many-002-failing", markdown, 1, true)
+    assert.matches("| broken.pdf |", markdown, 1, true)
+    assert.is_nil(markdown:find("many-001-healthy", 1, true))
   end)
 
   it("ends on Ctrl-C with a summary and exit code 130", function()

@@ -13,6 +13,7 @@ local seekrflow = require "seekrflow"
 local core = require "seekrflow.core"
 local text = require "seekrflow.text"
 local watch_many = require "seekrflow.watch_many"
+local ci = require "seekrflow.cli.ci"
 
 local many = {}
 
@@ -286,6 +287,17 @@ local function final_summary(ctx, result, rows)
   end
 end
 
+-- In GitHub Actions: each job with failed files or needing review gets its annotations
+-- and its Markdown summary (seekrflow.cli.ci), as a single-job watch does.
+local function report_to_ci(ctx, m, rows)
+  if ctx.getenv("GITHUB_ACTIONS") ~= "true" then return end
+  local summary = require "seekrflow.summary"
+  for _, row in ipairs(rows) do
+    local d = m:job(row.id)
+    if d and (row.failed > 0 or row.status == "needs_review") then ci.report(ctx, summary.of(d), row.reason) end
+  end
+end
+
 --- Watches many jobs; returns the exit code.
 ---@param ctx table the command's context
 ---@param targets string[]|{ all: true, job_type: string? }
@@ -332,6 +344,7 @@ function many.watch(ctx, targets, opts)
   local result = m:result()
   local code = many.exit_code(result)
   local rows = m:rows()
+  report_to_ci(ctx, m, rows)
   if f.json then
     local jobs = {}
     for _, row in ipairs(rows) do
@@ -377,6 +390,7 @@ function many.failures(ctx, opts)
     local s = summary.of(d)
     if #s.failed > 0 or d.status == "needs_review" then
       found = found + 1
+      ci.report(ctx, s)
       if ctx.flags.json then
         out[#out + 1] = { job_id = job.id, name = d.name, status = d.status, summary = s }
       else
