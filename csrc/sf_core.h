@@ -213,6 +213,7 @@ void sf_open_files(lua_State *L);
 /* ---- argument checks (sf_args.c) ---- */
 #define NO_MAX 2147483647L /* "no upper bound" for whole-number fields */
 #define SF_MAX_ID_LEN 256
+#define SF_MAX_FILE_PATH 4096 /* upload and download paths */
 
 typedef enum { F_STRING, F_STRING_LIST, F_INT } field_type;
 enum { F_REQUIRED = 1, F_NULLABLE = 2 /* seekrflow.null is sent as JSON null */ };
@@ -281,6 +282,17 @@ typedef struct {
 
 /* Pushes the resource's methods table and registers its metatable. */
 void sf_open_resource(lua_State *L, const sf_resource *res);
+/* Checks a colon call on the resource; pushes the client, returns its index. */
+int sf_check_self(lua_State *L, const sf_resource *res, const char *where);
+/* Pushes a row's path with "{id}" replaced by the escaped id (id may be NULL). */
+void sf_push_path(lua_State *L, const char *tmpl, const char *id);
+/* The row's result check (an sf_call.shape): 1, or 0 with a decode error. */
+int sf_check_result(lua_State *L, const void *row);
+
+/* ---- iter (sf_pager.c) and downloads (sf_download.c) ---- */
+int sf_iter_method(lua_State *L);
+int sf_download_call(lua_State *L, int client_idx, sf_client *c, sf_call *call, const sf_endpoint *e, int path_idx);
+void sf_open_downloads(lua_State *L);
 /* Pushes a new client.<field> object (the registry caches it). */
 void sf_push_resource(lua_State *L, int client_idx, const sf_resource *res);
 

@@ -55,6 +55,7 @@ SF_EXPORT int luaopen_seekrflow_core(lua_State *L) {
     sf_open_json(L);
     sf_open_http(L);
     sf_open_args(L);
+    sf_open_downloads(L);
     sf_open_data_jobs(L);
     sf_open_detail(L);
     sf_open_files(L);
