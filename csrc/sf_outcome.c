@@ -212,6 +212,36 @@ static void push_request_error(lua_State *L, sf_request *r) {
 static int push_decoded(lua_State *L, sf_request *r);
 
 /* The outcome, then the caller's shape check of a success (see sf_call). */
+static int hex_digit(char ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* Whether a decoded JSON body could hold the key: its bytes are in the text,
+ * or an escape could spell one of its characters. JSON encoders escape
+ * printable ASCII only to hide it, so a body without such escapes (the
+ * common case) skips the walk over the decoded value. */
+static int may_spell_secret(const char *body, size_t n, const sf_secret *secret) {
+    const char *p = body, *end = body + n;
+    size_t i;
+    if (secret->len == 0) return 0;
+    if (sf_contains_secret(body, n, secret->text, secret->len)) return 1;
+    for (i = 0; i < secret->len; i++) {
+        unsigned char ch = (unsigned char)secret->text[i];
+        if (ch >= 0x80 || ch == '"' || ch == '\\' || ch == '/') return memchr(body, '\\', n) != NULL;
+    }
+    while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+        if (end - p >= 6 && p[1] == 'u' && p[2] == '0' && p[3] == '0') {
+            int hi = hex_digit(p[4]), lo = hex_digit(p[5]);
+            if (hi >= 0 && lo >= 0 && memchr(secret->text, hi * 16 + lo, secret->len) != NULL) return 1;
+        }
+        p += (end - p >= 2) ? 2 : 1; /* skip the escaped character too */
+    }
+    return 0;
+}
+
 int sf_push_outcome(lua_State *L, sf_request *r) {
     if (!push_decoded(L, r)) return 0;
     if (r->shape == NULL || r->shape(L, r->shape_ctx)) return 1;
@@ -251,11 +281,7 @@ static int push_decoded(lua_State *L, sf_request *r) {
         lua_pop(L, 2);
         return 0;
     }
-    /* A key can only be in the result if its bytes, or an escape that could
-     * spell them, are in the body: the walk is skipped otherwise. */
-    if (r->secret != NULL && r->secret->len > 0 &&
-        (sf_contains_secret(r->response.data, r->response.len, r->secret->text, r->secret->len) ||
-         sf_contains_secret(r->response.data, r->response.len, "\\u", 2)))
+    if (r->secret != NULL && may_spell_secret(r->response.data, r->response.len, r->secret))
         sf_redact_value(L, -1, r->secret->text, r->secret->len);
     return 1;
 }

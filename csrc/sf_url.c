@@ -280,20 +280,21 @@ void sf_url_push(lua_State *L, const sf_client *c, const char *path, int query_i
     sf_url_check_path(L, path, strlen(path));
     query.count = 0;
     if (query_idx) read_query(L, query_idx, &query);
-    /* Nothing below raises until everything is freed. The reference
-     * "/base/path?query" is resolved against the base by libcurl: it starts
-     * with exactly one '/', so it can never name another host. */
+    /* Nothing below raises until everything is freed. Setting the path and
+     * query parts of a copy of the parsed base cannot change its host. */
     ok = sf_buf_append(&b, c->base_path, strlen(c->base_path)) && sf_buf_append(&b, "/", 1) &&
-         sf_buf_append(&b, path, strlen(path));
-    for (i = 0; ok && i < query.count; i++) {
-        ok = sf_buf_append(&b, i == 0 ? "?" : "&", 1) && sf_escape(&b, query.keys[i], strlen(query.keys[i])) &&
-             sf_buf_append(&b, "=", 1) && sf_escape(&b, query.values[i], query.lens[i]);
+         sf_buf_append(&b, path, strlen(path)) && sf_buf_append(&b, "", 1); /* path NUL, then query */
+    {
+        size_t query_at = b.len;
+        for (i = 0; ok && i < query.count; i++) {
+            ok = (i == 0 || sf_buf_append(&b, "&", 1)) && sf_escape(&b, query.keys[i], strlen(query.keys[i])) &&
+                 sf_buf_append(&b, "=", 1) && sf_escape(&b, query.values[i], query.lens[i]);
+        }
+        u = ok ? curl_url_dup(c->base) : NULL;
+        /* PATH_AS_IS: the path goes out exactly as built, dot segments unfolded. */
+        rc = u == NULL ? CURLUE_OUT_OF_MEMORY : curl_url_set(u, CURLUPART_PATH, b.data, CURLU_PATH_AS_IS);
+        if (rc == CURLUE_OK && query.count > 0) rc = curl_url_set(u, CURLUPART_QUERY, b.data + query_at, 0);
     }
-    u = ok ? curl_url_dup(c->base) : NULL;
-    /* PATH_AS_IS: the path goes out exactly as built, dot segments unfolded. */
-    rc = u == NULL ? CURLUE_OUT_OF_MEMORY
-         : (b.data[0] != '/' || b.data[1] == '/') ? CURLUE_BAD_PATH
-         : curl_url_set(u, CURLUPART_URL, b.data, CURLU_PATH_AS_IS);
     if (rc == CURLUE_OK) rc = curl_url_get(u, CURLUPART_URL, &url, 0);
     sf_buf_free(&b);
     curl_url_cleanup(u);
