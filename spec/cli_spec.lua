@@ -202,7 +202,7 @@ describe("seekrflow command", function()
       client:close()
       local code, out = run({ "watch", id, "--interval", "0.05", "--max-interval", "0.2" })
       assert.equal(0, code)
-      assert.matches("alignment running", out)
+      assert.matches("alignment %a+", out) -- running or already completed: valgrind may be slower than the simulator
       assert.matches("✓ completed", out)
       code, out = run({ "outputs", id })
       assert.equal(0, code)
