@@ -163,16 +163,15 @@ end
 
 local function terminal_view(ctx, state)
   local view = { drawn = 0, last = -math.huge }
-  local columns = math.max(40, (ctx.columns or 100) - 1)
-  local height = ctx.rows
-  if not height then
-    local _, rows = core.terminal_size(1)
-    height = rows or 24
-  end
   function view.draw(force)
     local now = seekrflow.monotonic()
     if not force and now - view.last < 0.2 then return end
     view.last = now
+    -- the size now: a terminal resized during the watch gets frames that fit it (a line
+    -- that wrapped would break the count of lines to move back over)
+    local cols, height = core.terminal_size(1)
+    local columns = math.max(10, (cols or ctx.columns or 100) - 1)
+    height = height or 24
     local lines = many.frame(state.m:rows(), ctx.paint, columns, math.max(3, height - 2), now - state.started)
     local buffer = {}
     if view.drawn > 0 then buffer[1] = "\r" .. ESC .. "[" .. view.drawn .. "A" .. ESC .. "[J" end
