@@ -53,15 +53,20 @@ describe("configuration", function()
     config_error(function() config.resolve({ api_key = "abc\n" }, env {}) end)
   end)
 
-  it("refuses plain http to a remote host unless allowed", function()
-    config_error(function() config.resolve({ api_key = "k", base_url = "http://api.example/v1" }, env {}) end)
-    config_error(function() config.resolve({ api_key = "k", base_url = "ftp://api.example/v1" }, env {}) end)
-    local cfg = config.resolve({ api_key = "k", base_url = "http://api.example/v1", allow_insecure_http = true },
-      env {})
-    assert.equal("http://api.example/v1", cfg.base_url)
-    assert.is_nil(cfg.allow_insecure_http)
+  it("refuses plain http to a remote host, userinfo and odd schemes, through core.check_base_url", function()
+    for _, url in ipairs { "http://api.example/v1", "ftp://api.example/v1", "http://localhost:1@evil.example/v1",
+      "http://[::1]@evil.example/v1", "https://user:pw@api.example/v1", "https://api.example/v1?x=1" } do
+      local err = config_error(function() config.resolve({ api_key = "k", base_url = url }, env {}) end)
+      assert.matches("base_url", err.message)
+    end
+    local err = config_error(function()
+      config.resolve({ api_key = "k", base_url = "http://api.example/v1", allow_insecure_http = true }, env {})
+    end)
+    assert.matches("allow_insecure_http is no longer accepted", err.message)
     assert.equal("http://localhost:8787/v1",
       config.resolve({ api_key = "k", base_url = "http://localhost:8787/v1" }, env {}).base_url)
+    assert.equal("http://127.0.0.1:9/v1",
+      config.resolve({ api_key = "k" }, env { SEEKR_BASE_URL = "http://127.0.0.1:9/v1" }).base_url)
   end)
 
   it("returns nil, err from seekrflow.new in return mode", function()

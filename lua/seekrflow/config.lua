@@ -6,6 +6,7 @@ local config = {}
 config.DEFAULT_BASE_URL = "https://flow.seekr.com/v1"
 
 local options = require "seekrflow.options"
+local core = require("seekrflow.loader").core()
 local function fail(message)
   error(errors.new("config", message), 0)
 end
@@ -46,30 +47,20 @@ local SCHEMA = {
   debug = function(v)
     if type(v) ~= "boolean" and type(v) ~= "function" then return "true (log to stderr) or a function(line)" end
   end,
-  allow_insecure_http = "boolean",
 }
 
 --- The names seekrflow.new accepts, sorted.
 config.OPTION_NAMES = options.names(SCHEMA)
 
-local function is_loopback(host)
-  return host == "localhost" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil or host == "[::1]"
-end
-
---- Checks base_url; plain http is only for loopback unless explicitly allowed,
---- because the API key travels in a header.
-local function check_base_url(url, allow_insecure_http)
-  local scheme, host = url:match("^(%a[%w+.-]*)://([^/:?#]+)")
-  if host and host:sub(1, 1) == "[" then host = url:match("^%a[%w+.-]*://(%[[^%]]+%])") end
-  if scheme ~= "http" and scheme ~= "https" then
-    fail(("base_url %q must start with https:// (or http:// for a local simulator)"):format(url))
+-- The base URL rule (https, or plain http only to a literal loopback host; no
+-- user name or password; no query or fragment) lives in the C core, judged on
+-- libcurl's own parse of the URL: core.check_base_url.
+local function check_base_url(url)
+  local normalized, err = core.check_base_url(url)
+  if type(err) == "table" or type(normalized) ~= "string" then
+    fail(type(err) == "table" and tostring(err.message) or ("base_url %q is not a valid URL"):format(tostring(url)))
   end
-  if url:find("[%s%c]") then fail("base_url contains a space or control character") end
-  if url:find("[?#]") then fail(("base_url %q must not contain a query or fragment"):format(url)) end
-  if scheme == "http" and not is_loopback(host) and not allow_insecure_http then
-    fail(("refusing to send the API key over plain http to %s: use https://, or pass "
-      .. "allow_insecure_http = true if you really mean it"):format(host))
-  end
+  return normalized
 end
 
 ---@param opts table? arguments to seekrflow.new
@@ -81,6 +72,10 @@ function config.resolve(opts, getenv)
     fail(("seekrflow.new takes a table of options, got a %s"):format(type(opts)))
   end
   opts = opts or {}
+  if opts.allow_insecure_http ~= nil then
+    fail("seekrflow.new: allow_insecure_http is no longer accepted: the API key never travels over plain "
+      .. "http to another machine. Use https://, or http:// to 127.0.0.1, [::1] or localhost")
+  end
   -- unknown names and wrong types first: a typo must not read as a missing key
   local problem = options.problem(opts, SCHEMA)
   if problem then fail("seekrflow.new: " .. problem) end
@@ -112,8 +107,7 @@ function config.resolve(opts, getenv)
     local url = getenv("SEEKR_BASE_URL")
     cfg.base_url = (url ~= nil and url ~= "") and url or config.DEFAULT_BASE_URL
   end
-  check_base_url(cfg.base_url, cfg.allow_insecure_http)
-  cfg.allow_insecure_http = nil
+  check_base_url(cfg.base_url)
 
   if cfg.team_id == nil then
     local team = getenv("SEEKR_TEAM_ID")

@@ -39,7 +39,6 @@ local seekrflow = {
 ---@field ca_path string? directory of CA certificates
 ---@field errors "raise"|"return"? raise errors (default) or return nil, err
 ---@field debug boolean|fun(line: string)? log each attempt (never headers or the key)
----@field allow_insecure_http boolean? allow http:// to a non-loopback host
 
 ---@class seekrflow.Client
 ---@field data_jobs seekrflow.DataJobs
