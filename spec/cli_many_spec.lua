@@ -70,6 +70,11 @@ describe("seekrflow watch with many jobs", function()
     assert.matches("dj%-missing  error  HTTP 404", out)
     code = run(argv("watch", ids_of(jobs), "--interval", "50ms"), { api_key = "sk-wrong" })
     assert.equal(4, code)
+    -- --all with a wrong key: the job list's 401 ends the watch at once, as an authentication error
+    code, out = run({ "watch", "--all" }, { api_key = "sk-wrong" })
+    assert.equal(4, code, out)
+    assert.matches("could not read the job list: HTTP 401", out, 1, true)
+    assert.equal(1, sim.stats().routes["GET /v1/flow/data-jobs"], "a 401 on the job list was retried")
   end)
 
   it("writes one JSON event per line, each with its job id, then a result line", function()

@@ -305,6 +305,8 @@ local function is_retryable(err)
   local status = tonumber(err.status)
   return status ~= nil and (status == 429 or (status >= 500 and status <= 599))
 end
+--- Whether a failed poll is worth repeating (connection, timeout, 429, 5xx); also watch.many's rule.
+watch.is_retryable = is_retryable
 
 local function remaining(self, now)
   if self.deadline == nil then return math.huge end

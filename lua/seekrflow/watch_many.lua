@@ -324,7 +324,11 @@ local function on_page(self, page, err)
     -- the list is how `all` finds its jobs: keep trying, ever more slowly
     d.due = now + math.min(self.o.discover_interval * 2 ^ math.min(d.errors, 6), 300)
     d.offset = 0
-    if d.first_round and d.errors > (self.o.per_job.max_poll_errors or 5) then d.failed = true end
+    -- a 401, 403 or a refused argument will not change: say so at once; the first round
+    -- gives up after max_poll_errors, a later one only when no job is left (check_end)
+    if not watch.is_retryable(err) or (d.first_round and d.errors > (self.o.per_job.max_poll_errors or 5)) then
+      d.failed = true
+    end
     return
   end
   d.errors = 0

@@ -46,7 +46,7 @@ end
 ---@return integer
 function many.exit_code(result)
   if result.reason == "interrupted" then return CODE.interrupted end
-  if result.reason == "error" then return CODE.error end
+  if result.reason == "error" then return CODE[outcome_of(result)] end -- the job list could not be read
   local worst = #many.OUTCOMES
   for _, id in ipairs(result.order) do
     local rank = RANK[outcome_of(result.jobs[id])] or RANK.error
