@@ -1,19 +1,17 @@
 --- Watch a data job through ingestion: the library's main job, end to end.
 ---
 ---     lua5.4 examples/watch_ingestion.lua            -- against SEEKR_BASE_URL / SEEKR_API_KEY
----     make demo                                      -- against the bundled simulator
+---
+--- Against the bundled simulator: start `lua5.4 bin/seekrflow-sim --port 8787`, then
+--- run it with SEEKR_BASE_URL=http://127.0.0.1:8787/v1 SEEKR_API_KEY=sim-key.
 ---
 --- Creates a job, uploads a mix of good and broken files, attaches them,
 --- then polls the detail and prints each record's changes until ingestion
 --- settles, and finally every failure with its suggested fix.
 local seekrflow = require "seekrflow"
+local detail_fns = require "seekrflow.detail" -- functions over a detail: detail_fns.records(d)
 
 local client = seekrflow.new {} -- SEEKR_API_KEY, SEEKR_BASE_URL from the environment
-
-local function sleep(seconds)
-  local ok, socket = pcall(require, "socket")
-  if ok then socket.sleep(seconds) else os.execute("sleep " .. seconds) end
-end
 
 -- Sample documents: two good, three that the service will reject.
 local samples = {
@@ -54,20 +52,20 @@ local detail
 local started = os.time()
 repeat
   detail = client.data_jobs:retrieve(job.id)
-  for _, record in detail:records() do
+  for _, record in detail_fns.records(detail) do
     local state = record.status .. (record.queue_position and (" #" .. record.queue_position) or "")
     if last[record.record_id] ~= state then
       last[record.record_id] = state
       print(("%4ds  %-12s %s"):format(os.time() - started, record.filename, state))
     end
   end
-  if detail.status == "file_processing" then sleep(0.25) end
+  if detail.status == "file_processing" then seekrflow.sleep(0.25) end
 until detail.status ~= "file_processing"
 
 print(("\njob %s is %s%s"):format(detail.id, detail.status,
   detail.status_message and (": " .. detail.status_message) or ""))
 local failures = 0
-for _, record in detail:failed_records() do
+for _, record in detail_fns.failed_records(detail) do
   failures = failures + 1
   print(("  ✗ %-12s %s\n    fix: %s"):format(record.filename, record.error_message, record.suggested_fix))
 end
