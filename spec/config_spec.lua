@@ -69,6 +69,14 @@ describe("configuration", function()
       config.resolve({ api_key = "k" }, env { SEEKR_BASE_URL = "http://127.0.0.1:9/v1" }).base_url)
   end)
 
+  it("passes interrupts = false on to the client, as the README documents", function()
+    local client = seekrflow.new { api_key = "k", base_url = "http://127.0.0.1:9/v1", interrupts = false }
+    assert.is_false(client:config().interrupts)
+    client:close()
+    local err = config_error(function() config.resolve({ api_key = "k", interrupts = "no" }, env {}) end)
+    assert.matches("interrupts", err.message)
+  end)
+
   it("returns nil, err from seekrflow.new in return mode", function()
     local client, err = seekrflow.new { errors = "return", api_key = "k", base_url = "nope" }
     assert.is_nil(client)

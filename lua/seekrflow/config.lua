@@ -44,6 +44,7 @@ local SCHEMA = {
   ca_file = "string",
   ca_path = "string",
   errors = options.one_of("raise", "return"),
+  interrupts = "boolean",
   debug = function(v)
     if type(v) ~= "boolean" and type(v) ~= "function" then return "true (log to stderr) or a function(line)" end
   end,

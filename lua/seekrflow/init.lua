@@ -39,6 +39,7 @@ local seekrflow = {
 ---@field ca_path string? directory of CA certificates
 ---@field errors "raise"|"return"? raise errors (default) or return nil, err
 ---@field debug boolean|fun(line: string)? log each attempt (never headers or the key)
+---@field interrupts boolean? false: a blocking call installs no SIGINT handler (the host handles Ctrl-C); default true
 
 ---@class seekrflow.Client
 ---@field data_jobs seekrflow.DataJobs
