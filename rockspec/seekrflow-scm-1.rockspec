@@ -8,14 +8,13 @@ description = {
   summary = "Lua client for SeekrFlow's data-jobs API, with a local simulator",
   detailed = [[
     Watch SeekrFlow data jobs through ingestion and alignment, understand
-    failed files and fix them. A C core on libcurl and lua-cjson; Lua on top.
+    failed files and fix them. A C core on libcurl with its own JSON codec; Lua on top.
   ]],
   license = "MIT",
   labels = { "http", "api", "client", "libcurl" },
 }
 dependencies = {
   "lua >= 5.1, < 5.5",
-  "lua-cjson >= 2.1",
   "argparse >= 0.6", -- the seekrflow and seekrflow-sim command lines
   "dkjson >= 2.5", -- the simulator's JSON
   "luasocket >= 3.0", -- only the simulator needs it
