@@ -920,7 +920,7 @@ void sf_open_json(lua_State *L) {
     sf_rawsetp(L, LUA_REGISTRYINDEX, &sf_key_array_mt);
     lua_setfield(L, -2, "array_mt");
 
-    /* One metatable per schema kind; sf_data_jobs.c fills their methods. */
+    /* One metatable per schema kind; sf_detail.c fills their methods. */
     lua_createtable(L, SF_KIND_COUNT, 0);
     for (k = 1; k < SF_KIND_COUNT; k++) {
         lua_createtable(L, 0, 2);
