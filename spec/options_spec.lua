@@ -76,6 +76,14 @@ describe("seekrflow.options", function()
     client:close()
   end)
 
+  it("records where the library was called from, and tostring starts with it", function()
+    local err = raised(function() seekrflow.new { api_key = "k", timout = 1 } end)
+    assert.matches("options_spec%.lua:%d+$", err.where)
+    assert.matches("^[^ ]*options_spec%.lua:%d+: seekrflow config error: seekrflow.new: unknown option", tostring(err))
+    err = raised(function() require("seekrflow.summary").render({}, { colour = true }) end)
+    assert.matches("options_spec%.lua:%d+$", err.where)
+  end)
+
   it("never quotes the API key", function()
     local secret = "sk-very-secret-value"
     local ok, err = pcall(seekrflow.new, { api_key = secret, timeout = "x" })

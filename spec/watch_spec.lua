@@ -253,32 +253,110 @@ describe("watch against the simulator", function()
     end)
 
     for _, mode in ipairs({ "raise", "return" }) do
-      it("error: 404 stops at once (errors = " .. mode .. ")", function()
-        local c = sim.client { errors = mode }
-        local opts, sleeps = simulated()
-        local result = watch.wait(c, "dj-does-not-exist", opts)
-        c:close()
-        assert.equal("error", result.reason)
-        assert.equal(sim.NOT_FOUND, result.error.status)
-        assert.is_true(seekrflow.errors.is(result.error, "not_found"))
-        assert.is_nil(result.detail)
-        assert.equal(1, result.polls)
-        assert.same({}, sleeps)
-        assert.equal(0, #of_type(result.events, "poll_error"))
-        assert.equal(1, #sim.requests_for(DETAIL))
-      end)
+      it("error: a 404 raises from watch.wait at once, naming the caller's line (client errors = " .. mode .. ")",
+        function()
+          local c = sim.client { errors = mode }
+          local opts, sleeps = simulated()
+          local ok, err = pcall(watch.wait, c, "dj-does-not-exist", opts)
+          assert.is_false(ok)
+          assert.equal(sim.NOT_FOUND, err.status)
+          assert.is_true(seekrflow.errors.is(err, "not_found") or err.status == 422)
+          assert.matches("watch_spec%.lua:%d+", err.where)
+          assert.matches("^[^ ]*watch_spec%.lua:%d+: seekrflow status error", tostring(err))
+          assert.same({}, sleeps)
+          assert.equal(1, #sim.requests_for(DETAIL))
+
+          -- errors = "return": the same error as reason "error", without a detail
+          opts.errors = "return"
+          local result = watch.wait(c, "dj-does-not-exist", opts)
+          c:close()
+          assert.equal("error", result.reason)
+          assert.equal(sim.NOT_FOUND, result.error.status)
+          assert.is_nil(result.detail)
+          assert.equal(1, result.polls)
+          assert.same({}, sleeps)
+          assert.equal(0, #of_type(result.events, "poll_error"))
+          assert.equal(2, #sim.requests_for(DETAIL))
+        end)
     end
 
-    it("error: 401 and an invalid id are not retried either", function()
+    it("error: 401 and an invalid id are not retried either (raised, or returned when asked)", function()
       local bad = sim.client { api_key = "wrong-key" }
-      local result = watch.wait(bad, vector_db_job(client), simulated())
+      local id = vector_db_job(client)
+      local ok, err = pcall(watch.wait, bad, id, simulated())
+      assert.is_false(ok)
+      assert.equal(401, err.status)
+      local opts = simulated()
+      opts.errors = "return"
+      local result = watch.wait(bad, id, opts)
       bad:close()
       assert.equal("error", result.reason)
       assert.equal(401, result.error.status)
       assert.equal(1, result.polls)
-      result = watch.wait(client, "dj/1", simulated())
+      ok, err = pcall(watch.wait, client, "dj/1", simulated())
+      assert.is_false(ok)
+      assert.equal("invalid_argument", err.kind)
+      opts = simulated()
+      opts.errors = "return"
+      result = watch.wait(client, "dj/1", opts)
       assert.equal("error", result.reason)
       assert.equal("invalid_argument", result.error.kind)
+    end)
+
+    it("error: transient failures past max_poll_errors end with reason error, not a raise", function()
+      sim.fault { route = DETAIL, kind = "status", status = 503, times = 10 }
+      local opts = simulated()
+      opts.max_poll_errors = 1
+      local c = sim.client { max_retries = 0 }
+      local result = watch.wait(c, "dj-any", opts)
+      c:close()
+      assert.equal("error", result.reason)
+      assert.equal(503, result.error.status)
+      assert.equal(2, result.polls)
+    end)
+  end)
+
+  describe("Ctrl-C", function()
+    -- A plain lua script watching a job that never moves, interrupted after 1 s.
+    local function interrupted_script(body)
+      local id = sim.job_with_files(client, { { "a.pdf", GOOD } })
+      freeze()
+      local path = os.tmpname()
+      local f = assert(io.open(path, "w"))
+      f:write(([[
+local seekrflow = require "seekrflow"
+local watch = require "seekrflow.watch"
+local client = seekrflow.new { api_key = %q, base_url = %q }
+local started = seekrflow.monotonic()
+%s
+]]):format(sim.api_key, sim.base_url, body:gsub("JOB", id)))
+      f:close()
+      local lua = os.getenv("SEEKRFLOW_LUA") or "lua5.4"
+      local started = seekrflow.monotonic()
+      local p = assert(io.popen(("timeout -s INT 1 %s %q 2>&1; echo \"exit=$?\""):format(lua, path)))
+      local out = p:read("*a")
+      p:close()
+      os.remove(path)
+      return out, seekrflow.monotonic() - started
+    end
+
+    it("stops a blocking watch.wait at once with Lua's own \"interrupted!\"", function()
+      local out, took = interrupted_script([[
+watch.wait(client, "JOB", { min_interval = 0.2, max_interval = 0.2 })
+print("not reached")]])
+      assert.matches("interrupted!", out)
+      assert.is_nil(out:find("not reached", 1, true))
+      assert.is_nil(out:find("exit=0", 1, true))
+      assert.is_true(took < 4, "the script ran on after Ctrl-C: " .. took .. " s")
+    end)
+
+    it("inside pcall, the caught value is Lua's string, not a seekrflow error", function()
+      local out = interrupted_script([[
+local ok, err = pcall(watch.wait, client, "JOB", { min_interval = 0.2, max_interval = 0.2 })
+print("caught", ok, type(err), tostring(err):match("interrupted!") and "interrupted!" or tostring(err))
+print("within", seekrflow.monotonic() - started < 3)]])
+      assert.matches("caught\tfalse\tstring\tinterrupted!", out)
+      assert.matches("within\ttrue", out)
     end)
   end)
 

@@ -74,6 +74,8 @@ end
 ---@field max_poll_errors integer? consecutive failed polls tolerated; default 5
 ---@field should_stop fun(): boolean? checked before each poll; true ends with "interrupted"
 ---@field retrieve_opts table? per-call options for client.data_jobs:retrieve
+---@field errors "raise"|"return"? watch.wait only: "raise" (default) raises an error no retry can fix
+---(401, 403, 404, 400/422, invalid arguments); "return" returns it as reason "error"
 
 local options = require "seekrflow.options"
 
@@ -103,6 +105,7 @@ local CHECKS = {
   max_poll_errors = options.integer(0),
   should_stop = options.callable,
   retrieve_opts = "table",
+  errors = options.one_of("raise", "return"),
 }
 
 local function never() return false end
@@ -127,6 +130,7 @@ local function resolve(opts)
     max_poll_errors = opts.max_poll_errors or 5,
     should_stop = opts.should_stop or never,
     retrieve_opts = opts.retrieve_opts,
+    errors = opts.errors or "raise",
   }
   -- A caller who only raises min_interval (a CLI's --interval 30) means "poll every 30 s",
   -- not a range error against the default maximum.
@@ -487,7 +491,14 @@ function Watcher:stop()
 end
 
 --- Watches a job until it reaches a stop status, times out, is interrupted or fails.
---- Raises only for invalid arguments; every outcome is in the result's `reason`.
+---
+--- Raises (the seekrflow error, whose `where` and tostring name the caller's line) for
+--- invalid arguments and, unless `errors = "return"`, for an error no retry can fix: 401,
+--- 403, 404, 400, 422, a rejected id. Every other outcome is in the result's `reason`:
+--- "reached", "needs_review", "failed", "cancelled" and "timed_out" come with the last
+--- `detail`; "error" (transient failures past `max_poll_errors`, or any error with
+--- `errors = "return"`) comes with `error` and maybe no `detail`; "interrupted" with what
+--- was seen so far.
 ---@param client seekrflow.Client
 ---@param job_id string
 ---@param opts seekrflow.WatchOptions?
@@ -497,7 +508,13 @@ function watch.wait(client, job_id, opts)
   local sleep = w.o.sleep
   while true do
     local _, done = w:poll()
-    if done then return w:result() end
+    if done then
+      local result = w:result()
+      if result.reason == "error" and w.o.errors == "raise" and not is_retryable(result.error) then
+        error(result.error, 0)
+      end
+      return result
+    end
     local delay = w:next_delay()
     if delay > 0 then sleep(delay) end
   end

@@ -54,7 +54,7 @@ describe("error conventions", function()
       fault(DETAIL, status, body)
       local t = 0
       local result = watch.wait(client, "dj-gone", {
-        clock = function() return t end, sleep = function(s) t = t + s end, timeout = 60 })
+        clock = function() return t end, sleep = function(s) t = t + s end, timeout = 60, errors = "return" })
       assert.equal("error", result.reason)
       assert.equal(1, result.polls) -- no retry can fix it
       assert.is_true(errors.is(result.error, "not_found"))
