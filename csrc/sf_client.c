@@ -578,25 +578,33 @@ void sf_open_http(lua_State *L) {
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) luaL_error(L, "seekrflow: libcurl failed to initialise");
 
-    lua_createtable(L, 0, 6); /* client metatable */
-    lua_newtable(L);
-    sf_setfuncs(L, client_methods);
-    sf_socket_methods(L);
-    lua_setfield(L, -2, "methods");
-    lua_pushcfunction(L, l_client_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_client_gc);
-    lua_setfield(L, -2, "__gc");
+    /* Loading the module again (package.loaded cleared) keeps the metatables:
+     * clients made before must still be recognised, closed and collected. */
+    sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_client_mt);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_pop(L, 1);
+    } else {
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 6); /* client metatable */
+        lua_newtable(L);
+        sf_setfuncs(L, client_methods);
+        sf_socket_methods(L);
+        lua_setfield(L, -2, "methods");
+        lua_pushcfunction(L, l_client_index);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, l_client_gc);
+        lua_setfield(L, -2, "__gc");
 #if SF_HAVE_CLOSE
-    /* Leaving a <close> scope is close(): the on_close hook included. */
-    lua_pushcfunction(L, l_client_close);
-    lua_setfield(L, -2, "__close");
+        /* Leaving a <close> scope is close(): the on_close hook included. */
+        lua_pushcfunction(L, l_client_close);
+        lua_setfield(L, -2, "__close");
 #endif
-    lua_pushcfunction(L, l_client_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushliteral(L, "seekrflow.client");
-    lua_setfield(L, -2, "__name");
-    sf_rawsetp(L, LUA_REGISTRYINDEX, &sf_key_client_mt);
+        lua_pushcfunction(L, l_client_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, "seekrflow.client");
+        lua_setfield(L, -2, "__name");
+        sf_rawsetp(L, LUA_REGISTRYINDEX, &sf_key_client_mt);
+    }
 
     sf_open_requests(L);
     sf_open_url(L);

@@ -231,6 +231,12 @@ void sf_open_requests(lua_State *L) {
         {"step", l_request_step},     {"result", l_request_result}, {"perform", l_request_perform},
         {"cancel", l_request_cancel}, {"close", l_request_close},   {"state", l_request_state},
         {NULL, NULL}};
+    sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_request_mt); /* kept across reloads, see sf_open_http */
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pop(L, 1);
     lua_createtable(L, 0, 6);
     lua_newtable(L);
     sf_setfuncs(L, methods);

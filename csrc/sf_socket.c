@@ -93,10 +93,19 @@ static int l_client_socket_action(lua_State *L) {
     curl_socket_t fd = CURL_SOCKET_TIMEOUT;
     if (c->closed || !c->socket_mode) return 0;
     if (!lua_isnoneornil(L, 2)) {
-        lua_Number n = luaL_checknumber(L, 2);
-        if (!(n >= 0 && n < 1e9) || n != (lua_Number)(long)n) sf_arg_error(L, "socket_action: fd must be a whole number");
+        lua_Number n = lua_tonumber(L, 2);
+        int e;
+        if (lua_type(L, 2) != LUA_TNUMBER || !(n >= 0 && n < 1e9) || n != (lua_Number)(long)n)
+            sf_arg_error(L, "client:socket_action: fd must be a whole number");
         fd = (curl_socket_t)n;
-        if (!lua_isnoneornil(L, 3)) mask = masks[luaL_checkoption(L, 3, NULL, events)];
+        if (!lua_isnoneornil(L, 3)) {
+            for (e = 0; events[e] != NULL && (lua_type(L, 3) != LUA_TSTRING || strcmp(lua_tostring(L, 3), events[e]) != 0);
+                 e++) {
+            }
+            if (events[e] == NULL)
+                sf_arg_error(L, "client:socket_action: events must be \"in\", \"out\", \"inout\" or \"error\"");
+            mask = masks[e];
+        }
     }
     curl_multi_socket_action(c->multi, fd, mask, &running);
     sf_drain_messages(c);

@@ -251,6 +251,18 @@ describe("transport", function()
       end)
     end
 
+    it("loading the core again keeps older clients recognised, closable and collected", function()
+      local old = sim.client()
+      local saved = package.loaded["seekrflow.core"]
+      package.loaded["seekrflow.core"] = nil
+      local again = require "seekrflow.core"
+      package.loaded["seekrflow.core"] = saved
+      assert.equal(getmetatable(old), getmetatable(again.new_client { api_key = "k", base_url = sim.base_url }))
+      assert.equal("list", old.data_jobs:list().object)
+      old:close()
+      assert.is_true(old:is_closed())
+    end)
+
     it("resources come from the registry, one object per client, cached", function()
       local client = sim.client()
       assert.equal(client.data_jobs, client.data_jobs)
