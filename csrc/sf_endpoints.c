@@ -16,7 +16,6 @@
 
 #include "sf_core.h"
 
-
 /* ---- self and the resource object ---- */
 
 /* Checks a colon call on the resource; pushes the client, returns its index. */
@@ -316,10 +315,10 @@ static int arity(const sf_endpoint *e) {
     return 1 + (e->id_what != NULL || e->args == SF_ARGS_UPLOAD) + (e->args != SF_ARGS_NONE);
 }
 
-
 /* The method: argument errors follow the client's error mode. A client that
  * raises needs no protected call; one in "return" mode gets nil, err. A dot
- * call has no client to ask, so it always raises. */
+ * call has no client to ask, so it always raises. Upvalues: the row, its
+ * resource, and run_endpoint closed over the row (made once, at open). */
 static int l_endpoint(lua_State *L) {
     const sf_endpoint *e = lua_touserdata(L, lua_upvalueindex(1));
     const sf_resource *res = lua_touserdata(L, lua_upvalueindex(2));
@@ -329,8 +328,7 @@ static int l_endpoint(lua_State *L) {
     client_idx = sf_check_self(L, res, e->where);
     c = sf_testudata(L, client_idx, &sf_key_client_mt);
     if (c == NULL || c->raise_errors) return run_endpoint(L);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushcclosure(L, run_endpoint, 1);
+    lua_pushvalue(L, lua_upvalueindex(3));
     lua_insert(L, 1);
     if (lua_pcall(L, n + 1, LUA_MULTRET, 0) == LUA_OK) return lua_gettop(L);
     if (lua_type(L, -1) != LUA_TTABLE) return lua_error(L);
@@ -348,7 +346,9 @@ void sf_open_resource(lua_State *L, const sf_resource *res) {
         /* const rows: the core never writes through these pointers */
         lua_pushlightuserdata(L, (void *)(size_t)e);
         lua_pushlightuserdata(L, (void *)(size_t)res);
-        lua_pushcclosure(L, l_endpoint, 2);
+        lua_pushlightuserdata(L, (void *)(size_t)e);
+        lua_pushcclosure(L, run_endpoint, 1);
+        lua_pushcclosure(L, l_endpoint, 3);
         lua_setfield(L, -2, strchr(e->where, ':') + 1);
         if (e->flags & SF_EP_PAGED) {
             lua_pushlightuserdata(L, (void *)(size_t)e);

@@ -41,8 +41,33 @@ static int l_new_error(lua_State *L) {
 
 SF_EXPORT int luaopen_seekrflow_core(lua_State *L);
 
+/* The core table of this Lua state, once built. */
+static const char key_core = 0;
+
 SF_EXPORT int luaopen_seekrflow_core(lua_State *L) {
+    /* Built once per Lua state. A second require (a test runner or an
+     * editor reloading modules clears package.loaded) gets the same table:
+     * building it again would replace the registry's metatables, and then
+     * the __gc of every client and request made before would no longer
+     * recognise its object and free nothing. */
+    sf_rawgetp(L, LUA_REGISTRYINDEX, &key_core);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_getglobal(L, "package");
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            lua_getfield(L, -1, "loaded");
+            if (lua_type(L, -1) == LUA_TTABLE) {
+                lua_getfield(L, -3, "data_jobs");
+                lua_setfield(L, -2, "seekrflow.data_jobs");
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+        return 1;
+    }
+    lua_pop(L, 1);
     lua_createtable(L, 0, 24);
+    lua_pushvalue(L, -1);
+    sf_rawsetp(L, LUA_REGISTRYINDEX, &key_core);
     lua_pushliteral(L, SF_VERSION);
     lua_setfield(L, -2, "version");
     lua_pushliteral(L, SF_BUILT_FOR);

@@ -305,6 +305,19 @@ describe("data_jobs", function()
       assert.matches("colon", err.message)
     end)
 
+    it("keeps working for clients made before the core is required again (a module reload)", function()
+      local core = require "seekrflow.core"
+      local before = sim.client()
+      local req = before.data_jobs:list(nil, { async = true })
+      package.loaded["seekrflow.core"] = nil
+      package.loaded["seekrflow.data_jobs"] = nil
+      assert.equal(core, require "seekrflow.core") -- the same table: metatables unchanged
+      assert.equal(core.data_jobs, require "seekrflow.data_jobs")
+      assert.equal("list", req:perform().object) -- objects made before are still recognised
+      assert.equal("list", before.data_jobs:list().object)
+      before:close()
+    end)
+
     it("returns nil, err in return mode, for both I/O and argument errors", function()
       local quiet = sim.client { errors = "return" }
       local detail, err = quiet.data_jobs:retrieve("dj-missing")
