@@ -63,9 +63,9 @@ local function default_clock() return require("seekrflow").monotonic end
 ---@field poll_error string? the latest failed poll while retrying, neutralised
 ---@field end_error string? the error the watch ended with, neutralised
 
--- One file row from a files[] entry.
-local function file_row(detail, file, now, running_since)
-  local state, record = detail_fns().file_status(detail, file)
+-- One file row from a files[] entry, its current record and its status (what
+-- detail.each_file yields: one index over the records for all the files).
+local function file_row(file, record, state, now, running_since)
   if state == "completed" and record == nil and detail_fns().is_markdown(file) then state = "markdown" end
   local server_status = state
   if not progress.LOOK[state] then state = "unknown" end
@@ -108,7 +108,9 @@ end
 function progress.file_rows(detail, now, running_since)
   local rows = {}
   if type(detail) ~= "table" then return rows end
-  for file in detail_fns().each_file(detail) do rows[#rows + 1] = file_row(detail, file, now, running_since) end
+  for file, record, _, state in detail_fns().each_file(detail) do
+    rows[#rows + 1] = file_row(file, record, state, now, running_since)
+  end
   return rows
 end
 

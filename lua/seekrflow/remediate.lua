@@ -81,9 +81,12 @@ end
 
 -- The ingestion method a file was added with: its current record's (the
 -- detail module decides which record that is), or nil.
-local function method_of(detail, file)
-  local record = file and detail_fns.current_record(detail, file)
+local function record_method(record)
   return record and type(record.method) == "string" and record.method or nil
+end
+
+local function method_of(detail, file)
+  return record_method(file and detail_fns.current_record(detail, file))
 end
 
 local function remove_failed(client, job_or_id)
@@ -98,9 +101,17 @@ end
 -- files first appear, so a retry repeats the attempt instead of silently
 -- switching to the server default.
 local function retry_batches(detail)
+  -- each attached file's method, from one pass over the files (the first entry of an id wins)
+  local method_by_id = {}
+  for file, record in detail_fns.each_file(detail) do
+    local id = file.file_id
+    if id ~= nil and method_by_id[id] == nil then
+      method_by_id[id] = record_method(record) or false
+    end
+  end
   local batches, by_method = {}, {}
   for _, id in ipairs(summary.of(detail).plan.retry) do
-    local method = method_of(detail, attached_file(detail, id)) or false
+    local method = method_by_id[id] or false
     local batch = by_method[method]
     if not batch then
       batch = { method = method or nil, file_ids = {} }

@@ -611,8 +611,7 @@ local function row_of(self, job, now)
     elapsed = (job.ended_at or now) - job.added_at }
   if type(d) == "table" then
     if type(d.status) == "string" then row.status = d.status end
-    for file in detail_fns.each_file(d) do
-      local status = detail_fns.file_status(d, file)
+    for _, _, _, status in detail_fns.each_file(d) do
       if status == "completed" then row.completed = row.completed + 1
       elseif status == "failed" then row.failed = row.failed + 1
       elseif status == "running" then row.running = row.running + 1

@@ -256,9 +256,9 @@ local function define_detail_list(name, def)
         return EXIT.ok
       end
       local rows = {}
-      for a, b in def.each(detail) do
-        local row = def.row(detail, a, b)
-        for c = 1, #def.headers do row[c] = row[c] ~= nil and safe(row[c]) or nil end
+      for a, b, c, d in def.each(detail) do
+        local row = def.row(detail, a, b, c, d)
+        for col = 1, #def.headers do row[col] = row[col] ~= nil and safe(row[col]) or nil end
         rows[#rows + 1] = row
       end
       if #rows == 0 then
@@ -278,9 +278,9 @@ define_detail_list("files", {
   description = "The files attached to a job, with their ingestion status.",
   field = "files", each = detail_fns.each_file, empty = "no files attached",
   headers = { "FILE ID", "NAME", "TYPE", "STATUS", "SIZE", "FIX" },
-  row = function(detail, file, record)
-    -- the file's status as seekrflow.detail decides it (Markdown needs no ingestion)
-    local status = detail_fns.file_status(detail, file)
+  row = function(_, file, record, _, status)
+    -- the file's status as seekrflow.detail decides it (each_file's 4th value; Markdown needs
+    -- no ingestion)
     if record == nil and detail_fns.is_markdown(file) then status = "ready (Markdown)" end
     return { file.file_id, file.name, file.type, status, render.bytes(file.bytes),
       record and record.suggested_fix or file.suggested_fix }
