@@ -112,17 +112,20 @@ local function corpus()
     cases[#cases + 1] = mutate(doc)
     cases[#cases + 1] = mutate(mutate(doc))
   end
-  -- The fuzz seeds of the JSON harness, when present.
-  local list = io.popen('env -u LD_PRELOAD ls "' .. root .. '/fuzz/corpus/json_decode" 2>/dev/null')
-  if list then
-    for name in list:lines() do
-      local f = io.open(root .. "/fuzz/corpus/json_decode/" .. name, "rb")
-      if f then
-        cases[#cases + 1] = f:read("*a")
-        f:close()
+  -- The seeds of the fuzz harnesses that decode JSON, when present.
+  for _, harness in ipairs { "json_decode", "detail" } do
+    local dir = root .. "/fuzz/corpus/" .. harness
+    local list = io.popen('env -u LD_PRELOAD ls "' .. dir .. '" 2>/dev/null')
+    if list then
+      for name in list:lines() do
+        local f = io.open(dir .. "/" .. name, "rb")
+        if f then
+          cases[#cases + 1] = f:read("*a")
+          f:close()
+        end
       end
+      list:close()
     end
-    list:close()
   end
   return cases
 end
