@@ -7,13 +7,7 @@ local sim = h.sim
 local INFO, WARN = vim.log.levels.INFO, vim.log.levels.WARN
 local root = os.getenv("SEEKRFLOW_ROOT") or vim.fn.getcwd()
 
-local function plugin(opts)
-  local p = require "seekrflow.nvim"
-  local o = { base_url = sim.base_url, api_key = sim.api_key }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  p.setup(o)
-  return p
-end
+local plugin = h.plugin
 
 -- A fresh Neovim with the checkout on 'runtimepath' as a plugin manager leaves
 -- it: no setup call. Runs `script` (Lua) and returns what it printed.
@@ -28,11 +22,7 @@ local function fresh_nvim(script, env)
   return vim.fn.system(cmd)
 end
 
-local function jobs_buffer()
-  for _, b in ipairs(vim.api.nvim_list_bufs()) do
-    if vim.api.nvim_buf_get_name(b):find("seekrflow://jobs", 1, true) then return b end
-  end
-end
+local jobs_buffer = h.jobs_buffer
 
 return function(test)
   test(":help seekrflow, :help :SeekrflowWatch and :help seekrflow-setup open the manual", function()

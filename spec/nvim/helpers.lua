@@ -131,6 +131,33 @@ function h.buffer_text(buf)
   return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
 end
 
+--- The plugin set up against the simulator (with more options).
+function h.plugin(opts)
+  local p = require "seekrflow.nvim"
+  local o = { base_url = sim.base_url, api_key = sim.api_key }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  p.setup(o)
+  return p
+end
+
+--- The buffer of :SeekrflowJobs, or nil.
+function h.jobs_buffer()
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(b):find("seekrflow://jobs", 1, true) then return b end
+  end
+  return nil
+end
+
+--- Waits for the job list to show `id`; returns its buffer.
+function h.wait_for_job_list(id)
+  local buf
+  h.wait(5000, function()
+    buf = h.jobs_buffer()
+    return buf ~= nil and h.buffer_text(buf):find(id, 1, true) ~= nil
+  end, "the job list with " .. id)
+  return buf
+end
+
 --- Runs before each test: a clean simulator at the suite's time scale.
 function h.before()
   saved = { notify = vim.notify, timers = {}, drivers = {}, clients = {} }

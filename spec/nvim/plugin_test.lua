@@ -7,13 +7,7 @@ local sim = h.sim
 local ERROR, WARN = vim.log.levels.ERROR, vim.log.levels.WARN
 local BAD_KEY = "sk-nvim-not-a-real-key-7781"
 
-local function plugin(opts)
-  local p = require "seekrflow.nvim"
-  local o = { base_url = sim.base_url, api_key = sim.api_key }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  p.setup(o)
-  return p
-end
+local plugin = h.plugin
 
 local function qf()
   return vim.fn.getqflist({ title = 1, items = 1 })
@@ -180,13 +174,7 @@ return function(test)
     local notes = h.capture_notify()
     plugin()
     vim.cmd("SeekrflowJobs")
-    local buf
-    h.wait(5000, function()
-      for _, b in ipairs(vim.api.nvim_list_bufs()) do
-        if vim.api.nvim_buf_get_name(b):find("seekrflow://jobs", 1, true) then buf = b end
-      end
-      return buf ~= nil and h.buffer_text(buf):find(created.id, 1, true) ~= nil
-    end, "the job list")
+    local buf = h.wait_for_job_list(created.id)
     local line
     for _, l in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
       if l:find(created.id, 1, true) then line = l end
@@ -226,13 +214,7 @@ return function(test)
     for _, n in ipairs(notes) do clean(n.msg, "a notification") end
 
     vim.cmd("SeekrflowJobs")
-    local buf
-    h.wait(5000, function()
-      for _, b in ipairs(vim.api.nvim_list_bufs()) do
-        if vim.api.nvim_buf_get_name(b):find("seekrflow://jobs", 1, true) then buf = b end
-      end
-      return buf ~= nil and h.buffer_text(buf):find(id, 1, true) ~= nil
-    end, "the job list")
+    local buf = h.wait_for_job_list(id)
     clean(h.buffer_text(buf), "the job list")
     assert.matches("job \\x1b]0;PWNED", h.buffer_text(buf), 1, true)
   end)
