@@ -91,7 +91,7 @@ check-c:
 
 # Memory checks over the whole suite.
 valgrind: $(MODULE)
-	SEEKRFLOW_NVIM=0 LUA=$(LUA) BUILD=$(BUILD) SEEKRFLOW_WRAP="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=tools/valgrind.supp" sh tools/run-specs
+	SEEKRFLOW_NVIM=0 LUA=$(LUA) BUILD=$(BUILD) SEEKRFLOW_WRAP="valgrind --quiet --keep-debuginfo=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=tools/valgrind.supp" sh tools/run-specs
 
 asan:
 	$(MAKE) BUILD=build/asan-$(LUA) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" LIBFLAG="-shared -fsanitize=address,undefined"

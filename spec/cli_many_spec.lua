@@ -142,8 +142,19 @@ describe("seekrflow watch with many jobs", function()
   end)
 
   it("failures --all prints the failure summary of every job that needs review", function()
+    -- frozen until the watch has listed the jobs, so every job still moves when it does, however
+    -- slow the machine; then the simulator runs them to their end
+    sim.config { time_scale = 0 }
     scenario { jobs = 10 }
-    assert.equal(3, (run({ "watch", "--all", "--interval", "50ms" })))
+    local listed = false
+    assert.equal(3, (run({ "watch", "--all", "--interval", "50ms", "--timeout", sim.deadline(120) .. "s" }, {
+      on_output = function()
+        if not listed then
+          listed = true
+          sim.config { time_scale = sim.time_scale }
+        end
+      end,
+    })))
     local code, out = run({ "failures", "--all" })
     assert.equal(3, code)
     assert.matches("many%-002%-failing", out)

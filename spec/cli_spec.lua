@@ -190,7 +190,7 @@ describe("seekrflow command", function()
         local _, polls = text:gsub("latest event", "")
         assert.equal(1, polls)
       end)
-      sim.config { time_scale = 200 }
+      sim.config { time_scale = sim.time_scale }
       assert(ok, failure)
     end)
 
@@ -198,11 +198,26 @@ describe("seekrflow command", function()
       local id = job_with({ { "a.pdf", "%PDF-1.7 a" } }, { system_prompt = "p" })
       local client = sim.client()
       sim.settled(client, id)
+      -- the clock stands still until the watch has shown each phase, so no machine is too slow to
+      -- see it: queued at the first poll, then 10 s on (5 s queued) running, then on to the end
+      sim.config { time_scale = 0 }
       client.data_jobs:start(id)
       client:close()
-      local code, out = run({ "watch", id, "--interval", "0.05", "--max-interval", "0.2" })
-      assert.equal(0, code)
-      assert.matches("alignment %a+", out) -- running or already completed: valgrind may be slower than the simulator
+      local phase = "queued"
+      local function follow_the_watch(shown)
+        if phase == "queued" then
+          phase = "running"
+          sim.control("POST", "/_sim/advance", { seconds = 10 })
+        elseif phase == "running" and shown:find("alignment running", 1, true) then
+          phase = "ending"
+          sim.config { time_scale = sim.time_scale }
+        end
+      end
+      local code, out = run({ "watch", id, "--interval", "0.05", "--max-interval", "0.2",
+        "--timeout", sim.deadline(60) .. "s" }, { on_output = follow_the_watch })
+      sim.config { time_scale = sim.time_scale }
+      assert.equal(0, code, out)
+      assert.matches("alignment running", out)
       assert.matches("✓ completed", out)
       code, out = run({ "outputs", id })
       assert.equal(0, code)
@@ -222,7 +237,7 @@ describe("seekrflow command", function()
       local id = job_with({ { "a.pdf", "%PDF-1.7 a" } }, { system_prompt = "p" })
       sim.config { time_scale = 0 }
       local code, out = run({ "watch", id, "--interval", "0.05", "--timeout-after", "0.5" })
-      sim.config { time_scale = 200 }
+      sim.config { time_scale = sim.time_scale }
       assert.equal(6, code)
       assert.matches("time limit", out)
     end)
@@ -248,9 +263,9 @@ describe("seekrflow command", function()
       -- the simulator's clock stands still: the watch redraws until its deadline, however slow the
       -- machine (valgrind) and however fast the simulator
       sim.config { time_scale = 0 }
-      local code, out = run({ "watch", id, "--interval", "0.05", "--max-interval", "0.1", "--timeout", "1s" },
-        { isatty = true, columns = 80 })
-      sim.config { time_scale = 200 }
+      local code, out = run({ "watch", id, "--interval", "0.05", "--max-interval", "0.1",
+        "--timeout", sim.deadline(1) .. "s" }, { isatty = true, columns = 80 })
+      sim.config { time_scale = sim.time_scale }
       assert.equal(6, code)
       local _, redraws = out:gsub(ESC .. "%[%d+A" .. ESC .. "%[J", "")
       assert.is_true(redraws >= 2, "the frame was not redrawn")
@@ -274,7 +289,7 @@ describe("seekrflow command", function()
       assert.equal(5, code) -- cancelled
       assert.equal("cancelled", seekrflow.json_decode(out).status)
     end)
-    sim.config { time_scale = 200 }
+    sim.config { time_scale = sim.time_scale }
     client:close()
     assert(ok, failure)
   end)
@@ -323,7 +338,7 @@ describe("seekrflow watch on a real terminal", function()
 
   after_each(function()
     os.execute("tmux kill-session -t " .. session .. " >/dev/null 2>&1")
-    sim.config { time_scale = 200 }
+    sim.config { time_scale = sim.time_scale }
   end)
 
   it("redraws the frame in place instead of scrolling", function()
@@ -432,7 +447,7 @@ describe("seekrflow command line", function()
     sim.config { time_scale = 0 } -- nothing moves: only the deadline ends the watch
     local started = seekrflow.monotonic()
     local code, out = run({ "watch", id, "--interval", "50ms", "--timeout", "0.5s" })
-    sim.config { time_scale = 200 }
+    sim.config { time_scale = sim.time_scale }
     assert.equal(6, code)
     assert.matches("time limit", out)
     assert.is_true(seekrflow.monotonic() - started < 5, "--timeout did not bound the watch")
@@ -627,7 +642,7 @@ describe("seekrflow command line", function()
       assert.equal(id, last.job_id)
       assert.equal(130, last.exit_code)
     end)
-    sim.config { time_scale = 200 }
+    sim.config { time_scale = sim.time_scale }
     assert(ok, failure)
   end)
 

@@ -83,13 +83,7 @@ describe("a detail with 20,000 files", function()
   end)
 
   it("gives watch.many's row in one pass", function()
-    local m = watch_many.new(client, { JOB }, { timeout = 600 })
-    local done = false
-    while not done do
-      local _, is_done, wait = m:step()
-      done = is_done
-      if not done then m:wait(wait) end
-    end
+    local m = util.step_to_end(watch_many.new(client, { JOB }, { timeout = 600 }))
     local before = per_file_lookups()
     local rows = m:rows()
     assert.same({ FILES - FAILED, FAILED, 0, 0 },

@@ -17,7 +17,7 @@ local luv_driver = require "seekrflow.luv"
 local function run_until(done, seconds)
   local guard = uv.new_timer()
   local timed_out = false
-  guard:start(math.floor((seconds or 15) * 1000), 0, function()
+  guard:start(math.floor(sim.deadline(seconds or 15) * 1000), 0, function()
     timed_out = true
     uv.stop()
   end)
@@ -91,7 +91,7 @@ describe("seekrflow.luv", function()
       on_event = function(event) events[#events + 1] = event.type end,
     }, function(r) result = r end)
     local ok, failure = pcall(run_until, function() return result ~= nil end, 20)
-    sim.config { time_scale = 200 }
+    sim.config { time_scale = sim.time_scale }
     stop_ticker()
     assert(ok, failure)
     local elapsed_ms = uv.now() - started

@@ -124,13 +124,8 @@ describe("watch.many", function()
 
   it("gives one row per job, most urgent first, with file counts", function()
     local jobs = scenario { jobs = 8 }
-    local m = watch_many.new(client, { "dj-missing", jobs[1].id, jobs[2].id, jobs[6].id }, simulated {})
-    local done = false
-    while not done do
-      local _, is_done, wait = m:step()
-      done = is_done
-      if not done then m:wait(wait) end
-    end
+    local m = util.step_to_end(watch_many.new(client, { "dj-missing", jobs[1].id, jobs[2].id, jobs[6].id },
+      simulated {}))
     local rows = m:rows()
     assert.same({ "dj-missing", jobs[2].id, jobs[1].id, jobs[6].id },
       { rows[1].id, rows[2].id, rows[3].id, rows[4].id })
@@ -143,7 +138,7 @@ describe("watch.many", function()
   end)
 
   it("opens no more connections than requests in flight, and reuses them", function()
-    sim.config { time_scale = 200 }
+    sim.config { time_scale = sim.time_scale }
     for _, concurrency in ipairs({ 4, 8 }) do
       sim.reset()
       local jobs = scenario { jobs = 40 }
@@ -217,7 +212,7 @@ describe("watch.many", function()
   end)
 
   it("with all = true, watches every moving job and finds jobs created meanwhile", function()
-    sim.config { time_scale = 200 }
+    sim.config { time_scale = sim.time_scale }
     local big = { { "big.pdf", "%PDF-1.4 " .. string.rep("x", 2 * 1024 * 1024) } }
     local first = sim.job_with_files(client, big, { name = "first" })
     sim.job_with_files(client, {}, { name = "idle" }) -- needs_review from the start: not moving
@@ -247,7 +242,7 @@ describe("watch.many", function()
   end)
 
   it("with all = true, skips jobs created before `since` and ends when nothing moves", function()
-    sim.config { time_scale = 200 }
+    sim.config { time_scale = sim.time_scale }
     sim.job_with_files(client, { { "a.pdf", "%PDF-1.4 fine" } })
     local result = watch.many(client, { all = true, since = "2999-01-01T00:00:00Z" },
       { discover_interval = 0.05, timeout = 30 })
@@ -344,14 +339,14 @@ describe("watch_many.luv", function()
   it("runs the same loop on a luv driver without blocking it", function()
     sim.reset()
     local saved = sim.config {}
-    sim.config { time_scale = 200 }
+    sim.config { time_scale = sim.time_scale }
     local jobs = scenario { jobs = 12 }
     local driver = require("seekrflow.luv").new({ api_key = sim.api_key, base_url = sim.base_url }, { uv = uv })
     local ticks, result = 0, nil
     local ticker = uv.new_timer()
     ticker:start(10, 10, function() ticks = ticks + 1 end)
     local guard = uv.new_timer()
-    guard:start(120000, 0, function() uv.stop() end)
+    guard:start(math.floor(sim.deadline(30) * 1000), 0, function() uv.stop() end)
     local seen = 0
     watch_many.luv(driver, ids_of(jobs), { min_interval = 0.02, max_interval = 0.1,
       on_event = function(e) if e.type == "job_done" then seen = seen + 1 end end },

@@ -5,7 +5,9 @@ local cli = require "seekrflow.cli"
 local helper = {}
 
 --- Runs the command in-process; returns exit code, stdout, stderr.
---- opts: no_auth (no --base-url/--api-key), api_key, isatty, columns, env (a getenv).
+--- opts: no_auth (no --base-url/--api-key), api_key, isatty, columns, env (a getenv),
+--- on_output (called with all the output so far after each write: a spec can move the
+--- simulator on once the command has shown a state, instead of racing it).
 function helper.run(argv, opts)
   opts = opts or {}
   local out, err = {}, {}
@@ -16,7 +18,10 @@ function helper.run(argv, opts)
     full[#full + 1] = "--api-key=" .. (opts.api_key or sim.api_key)
   end
   local code = cli.main(full, {
-    write = function(s) out[#out + 1] = s end,
+    write = function(s)
+      out[#out + 1] = s
+      if opts.on_output then opts.on_output(table.concat(out)) end
+    end,
     err = function(s) err[#err + 1] = s end,
     isatty = opts.isatty or false,
     columns = opts.columns or 100,

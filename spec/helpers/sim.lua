@@ -38,7 +38,21 @@ function sim.control(method, path, body)
   return decoded, status
 end
 
-function sim.reset() assert(select(2, sim.control("POST", "/_sim/reset")) == 200) end
+--- The suite's simulator speed (simulated seconds per real second) and how many times slower
+--- than usual the client runs (tools/run-specs sets both: the simulator and the specs slow
+--- down under a memory checker).
+sim.time_scale = tonumber(os.getenv("SEEKRFLOW_SIM_TIME_SCALE") or "") or 200
+sim.slowdown = tonumber(os.getenv("SEEKRFLOW_SPEC_SLOWDOWN") or "") or 1
+
+--- A spec's deadline, in real seconds: `seconds` on an unloaded machine at the usual speed,
+--- stretched by sim.slowdown.
+function sim.deadline(seconds) return seconds * sim.slowdown end
+
+--- Empties the simulator and brings back the suite's speed, which a spec may have changed.
+function sim.reset()
+  assert(select(2, sim.control("POST", "/_sim/reset")) == 200)
+  assert(select(2, sim.control("POST", "/_sim/config", { time_scale = sim.time_scale })) == 200)
+end
 
 --- Adds a fault: { route = "GET /v1/flow/data-jobs/{id}", kind = "status", status = 503, … }.
 function sim.fault(spec)
@@ -76,9 +90,9 @@ function sim.client(opts)
   return seekrflow.new(o)
 end
 
---- Polls fn until it returns a truthy value; fails after `seconds`.
+--- Polls fn until it returns a truthy value; fails after sim.deadline(`seconds`).
 function sim.eventually(fn, seconds, what)
-  local deadline = socket.gettime() + (seconds or 10)
+  local deadline = socket.gettime() + sim.deadline(seconds or 10)
   while true do
     local value = fn()
     if value then return value end

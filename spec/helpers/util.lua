@@ -37,4 +37,13 @@ function util.lines(text)
   return out
 end
 
+--- Steps a watch_many loop (watch_many.new) until it is done, waiting as it asks; returns it.
+function util.step_to_end(m)
+  while true do
+    local _, done, wait = m:step()
+    if done then return m end
+    m:wait(wait)
+  end
+end
+
 return util
