@@ -7,13 +7,7 @@ local arg_error = util.arg_error
 
 describe("data_jobs", function()
   local client
-
-  before_each(function()
-    sim.reset()
-    client = sim.client()
-  end)
-
-  after_each(function() client:close() end)
+  sim.client_per_test(function(c) client = c end)
 
   describe("list", function()
     it("returns the API's envelope with every job", function()

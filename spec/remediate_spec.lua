@@ -35,17 +35,9 @@ local arg_error = util.arg_error
 
 describe("remediate", function()
   local client, dir
-
-  before_each(function()
-    sim.reset()
-    client = sim.client()
-    dir = util.temp_dir()
-  end)
-
-  after_each(function()
-    client:close()
-    util.remove_dir(dir)
-  end)
+  sim.client_per_test(function(c) client = c end)
+  before_each(function() dir = util.temp_dir() end)
+  after_each(function() util.remove_dir(dir) end)
 
   local function write(name, content) return util.write_file(dir, name, content) end
 

@@ -531,13 +531,7 @@ end)
 
 describe("summary of simulator details", function()
   local client
-
-  before_each(function()
-    sim.reset()
-    client = sim.client()
-  end)
-
-  after_each(function() client:close() end)
+  sim.client_per_test(function(c) client = c end)
 
   it("names each documented failure produced for real, then escalates a repeated internal failure", function()
     local uploads = {

@@ -31,13 +31,7 @@ local REFUSED = {
 
 describe("error conventions", function()
   local client
-
-  before_each(function()
-    sim.reset()
-    client = sim.client()
-  end)
-
-  after_each(function() client:close() end)
+  sim.client_per_test(function(c) client = c end)
 
   for _, case in ipairs(NOT_FOUND) do
     local status, body = case[1], case[2]

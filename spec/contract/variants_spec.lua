@@ -57,13 +57,7 @@ end
 
 describe("spec-valid variants", function()
   local client
-
-  before_each(function()
-    sim.reset()
-    client = sim.client()
-  end)
-
-  after_each(function() client:close() end)
+  sim.client_per_test(function(c) client = c end)
 
   it("a detail with only the required fields", function()
     serve(detail_json("needs_review"))

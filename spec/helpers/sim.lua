@@ -90,6 +90,21 @@ function sim.client(opts)
   return seekrflow.new(o)
 end
 
+--- Inside a describe block: before each test, an emptied simulator and a new client, handed
+--- to `set`; after it, that client closed.
+---   local client
+---   sim.client_per_test(function(c) client = c end)
+function sim.client_per_test(set, opts)
+  local busted = require "busted" -- the hooks of the spec file that calls this
+  local current
+  busted.before_each(function()
+    sim.reset()
+    current = sim.client(opts)
+    set(current)
+  end)
+  busted.after_each(function() current:close() end)
+end
+
 --- Polls fn until it returns a truthy value; fails after sim.deadline(`seconds`).
 function sim.eventually(fn, seconds, what)
   local deadline = socket.gettime() + sim.deadline(seconds or 10)
