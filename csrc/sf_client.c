@@ -93,6 +93,38 @@ static int push_resource(lua_State *L, int client_idx, int key_idx) {
     return 1;
 }
 
+/* ---- object metatables ---- */
+
+int sf_object_metatable(lua_State *L, const void *key, const char *name, lua_CFunction gc, lua_CFunction close_fn,
+                        lua_CFunction tostring_fn) {
+    /* Loading the module again (package.loaded cleared) keeps the metatable:
+     * objects made before must still be recognised, closed and collected. */
+    sf_rawgetp(L, LUA_REGISTRYINDEX, key);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 6);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__gc");
+#if SF_HAVE_CLOSE
+    /* Leaving a <close> scope takes the close() path. */
+    lua_pushcfunction(L, close_fn);
+    lua_setfield(L, -2, "__close");
+#else
+    (void)close_fn;
+#endif
+    lua_pushcfunction(L, tostring_fn);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__name");
+    sf_rawsetp(L, LUA_REGISTRYINDEX, key);
+    return 1;
+}
+
 /* ---- the client ---- */
 
 sf_client *sf_check_client(lua_State *L, int idx, const char *method_name) {
@@ -578,32 +610,15 @@ void sf_open_http(lua_State *L) {
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) luaL_error(L, "seekrflow: libcurl failed to initialise");
 
-    /* Loading the module again (package.loaded cleared) keeps the metatables:
-     * clients made before must still be recognised, closed and collected. */
-    sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_client_mt);
-    if (lua_type(L, -1) == LUA_TTABLE) {
-        lua_pop(L, 1);
-    } else {
-        lua_pop(L, 1);
-        lua_createtable(L, 0, 6); /* client metatable */
+    lua_pushcfunction(L, l_client_index); /* methods, then registered resources */
+    if (sf_object_metatable(L, &sf_key_client_mt, "seekrflow.client", l_client_gc, l_client_close, l_client_tostring)) {
+        /* l_client_index reads the methods from the metatable. */
+        sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_client_mt);
         lua_newtable(L);
         sf_setfuncs(L, client_methods);
         sf_socket_methods(L);
         lua_setfield(L, -2, "methods");
-        lua_pushcfunction(L, l_client_index);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, l_client_gc);
-        lua_setfield(L, -2, "__gc");
-#if SF_HAVE_CLOSE
-        /* Leaving a <close> scope is close(): the on_close hook included. */
-        lua_pushcfunction(L, l_client_close);
-        lua_setfield(L, -2, "__close");
-#endif
-        lua_pushcfunction(L, l_client_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushliteral(L, "seekrflow.client");
-        lua_setfield(L, -2, "__name");
-        sf_rawsetp(L, LUA_REGISTRYINDEX, &sf_key_client_mt);
+        lua_pop(L, 1);
     }
 
     sf_open_requests(L);

@@ -231,25 +231,7 @@ void sf_open_requests(lua_State *L) {
         {"step", l_request_step},     {"result", l_request_result}, {"perform", l_request_perform},
         {"cancel", l_request_cancel}, {"close", l_request_close},   {"state", l_request_state},
         {NULL, NULL}};
-    sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_request_mt); /* kept across reloads, see sf_open_http */
-    if (lua_type(L, -1) == LUA_TTABLE) {
-        lua_pop(L, 1);
-        return;
-    }
-    lua_pop(L, 1);
-    lua_createtable(L, 0, 6);
     lua_newtable(L);
     sf_setfuncs(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_request_gc);
-    lua_setfield(L, -2, "__gc");
-#if SF_HAVE_CLOSE
-    lua_pushcfunction(L, l_request_close);
-    lua_setfield(L, -2, "__close");
-#endif
-    lua_pushcfunction(L, l_request_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushliteral(L, "seekrflow.request");
-    lua_setfield(L, -2, "__name");
-    sf_rawsetp(L, LUA_REGISTRYINDEX, &sf_key_request_mt);
+    sf_object_metatable(L, &sf_key_request_mt, "seekrflow.request", l_request_gc, l_request_close, l_request_tostring);
 }

@@ -19,20 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sf_transport.h"
+#include "fuzz_core.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int luaopen_seekrflow_core(lua_State *L);
 
 static lua_State *L;
 
 static void setup(void) {
-    L = luaL_newstate();
-    if (L == NULL) abort();
-    luaL_openlibs(L);
-    lua_pushcfunction(L, luaopen_seekrflow_core);
-    lua_call(L, 0, 1);
-    lua_setglobal(L, "core");
+    L = fuzz_core_state();
     /* A client whose URL building the second mode exercises. */
     if (luaL_dostring(L, "client = core.new_client { api_key = 'k', base_url = 'http://127.0.0.1:9/v1' }") != 0)
         abort();

@@ -1,14 +1,13 @@
 /*
- * fuzz/fuzz_core.h - what every harness that drives the C core through Lua
- * shares: one Lua 5.4 state with the standard libraries and seekrflow.core
- * loaded (as the global `core`), made on the first input and kept.
+ * fuzz/fuzz_core.h - what the transport's fuzz harnesses share: one Lua
+ * state with seekrflow.core loaded as the global "core", made on first use.
  */
 #ifndef FUZZ_CORE_H
 #define FUZZ_CORE_H
 
 #include <stdlib.h>
 
-#include "sf_core.h"
+#include "sf_transport.h"
 
 int luaopen_seekrflow_core(lua_State *L);
 
@@ -25,4 +24,4 @@ static lua_State *fuzz_core_state(void) {
     return state;
 }
 
-#endif
+#endif /* FUZZ_CORE_H */

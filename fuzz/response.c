@@ -13,22 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sf_transport.h"
+#include "fuzz_core.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int luaopen_seekrflow_core(lua_State *L);
 
 static const char KEY[] = "sk-fuzz-SECRET-42";
 static lua_State *L;
 
-static void setup(void) {
-    L = luaL_newstate();
-    if (L == NULL) abort();
-    luaL_openlibs(L);
-    lua_pushcfunction(L, luaopen_seekrflow_core);
-    lua_call(L, 0, 1);
-    lua_setglobal(L, "core");
-}
+static void setup(void) { L = fuzz_core_state(); }
 
 /* Aborts when the key appears in any string reachable from idx. */
 static void check_no_key(int idx, int depth) {
