@@ -333,7 +333,10 @@ local client = seekrflow.new { api_key = %q, base_url = %q }
       f:close()
       local lua = os.getenv("SEEKRFLOW_LUA") or "lua5.4"
       local started = seekrflow.monotonic()
-      local p = assert(io.popen(("timeout -s INT 1 %s %q 2>&1; echo \"exit=$?\""):format(lua, path)))
+      -- --foreground: timeout(1) signals only the script; otherwise it signals the script and
+      -- then its whole process group, and a second SIGINT kills the interpreter while it is
+      -- still printing "interrupted!"
+      local p = assert(io.popen(("timeout --foreground -s INT 1 %s %q 2>&1; echo \"exit=$?\""):format(lua, path)))
       local out = p:read("*a")
       p:close()
       os.remove(path)
