@@ -30,15 +30,19 @@ local function job_with(files, fields)
   return id, ids
 end
 
-describe("seekrflow command", function()
-  local dir
+local dir -- the current test's temporary folder
 
+-- Inside a describe block: each test starts with an emptied simulator and a folder of its own.
+local function simulator_and_dir_per_test()
   before_each(function()
     sim.reset()
     dir = temp_dir()
   end)
-
   after_each(function() util.remove_dir(dir) end)
+end
+
+describe("seekrflow command", function()
+  simulator_and_dir_per_test()
 
   it("prints help and exits 0; no command is a usage error", function()
     local code, out = run({ "--help" }, { no_auth = true })
@@ -367,14 +371,7 @@ describe("seekrflow watch on a real terminal", function()
 end)
 
 describe("seekrflow command line", function()
-  local dir
-
-  before_each(function()
-    sim.reset()
-    dir = temp_dir()
-  end)
-
-  after_each(function() util.remove_dir(dir) end)
+  simulator_and_dir_per_test()
 
   it("takes global flags before or after the command, and short flags", function()
     local id = job_with({}, { name = "flags" })

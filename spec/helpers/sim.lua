@@ -54,14 +54,6 @@ function sim.reset()
   assert(select(2, sim.control("POST", "/_sim/config", { time_scale = sim.time_scale })) == 200)
 end
 
---- Adds a fault: { route = "GET /v1/flow/data-jobs/{id}", kind = "status", status = 503, … }.
-function sim.fault(spec)
-  local body, status = sim.control("POST", "/_sim/faults", spec)
-  assert(status == 201, "could not add fault: " .. tostring(status))
-  return body
-end
-
-function sim.stats() return (sim.control("GET", "/_sim/stats")) end
 function sim.requests() return (sim.control("GET", "/_sim/requests")) end
 
 --- Requests of the log that match a route pattern, e.g. "POST /v1/flow/data-jobs/{id}/add-files".
@@ -71,23 +63,6 @@ function sim.requests_for(route)
     if r.route == route then found[#found + 1] = r end
   end
   return found
-end
-
---- Stores a file in the simulator and returns its FileResponse.
-function sim.file(filename, content)
-  local body, status = sim.control("POST", "/_sim/files",
-    { filename = filename, content = content, purpose = "alignment" })
-  assert(status == 200 or status == 201, "could not create file: " .. tostring(status))
-  return body
-end
-
-function sim.config(values) return sim.control("POST", "/_sim/config", values) end
-
---- A client for the simulator; fast retries so specs stay quick.
-function sim.client(opts)
-  local o = { api_key = sim.api_key, base_url = sim.base_url, retry_initial_delay = 0.02, retry_max_delay = 0.1 }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return seekrflow.new(o)
 end
 
 --- Inside a describe block: before each test, an emptied simulator and a new client, handed
@@ -116,18 +91,6 @@ function sim.eventually(fn, seconds, what)
   end
 end
 
---- Creates a job and attaches files; returns the job id and the file ids.
----@param files table list of { name, content }
-function sim.job_with_files(client, files, fields)
-  local job = { name = "spec job", job_type = "principle_files", system_prompt = "You are a test." }
-  for k, v in pairs(fields or {}) do job[k] = v end
-  local created = client.data_jobs:create(job)
-  local ids = {}
-  for i, f in ipairs(files) do ids[i] = sim.file(f[1], f[2]).id end
-  if #ids > 0 then client.data_jobs:add_files(created.id, ids) end
-  return created.id, ids
-end
-
 --- Waits until the job leaves file_processing and returns the detail.
 function sim.settled(client, id, seconds)
   return sim.eventually(function()
@@ -145,4 +108,4 @@ function sim.many_jobs(opts)
 end
 
 sim.seekrflow = seekrflow
-return sim
+return require("helpers.sim_api")(sim)

@@ -109,47 +109,6 @@ end
 
 function sim.reset() assert(select(2, sim.control("POST", "/_sim/reset")) == 200) end
 
---- Adds a fault: { route = "GET /v1/flow/data-jobs/{id}", kind = "latency", delay_ms = 2000 }.
-function sim.fault(spec)
-  local body, status = sim.control("POST", "/_sim/faults", spec)
-  assert(status == 201, "could not add fault: " .. tostring(status))
-  return body
-end
-
-function sim.stats() return (sim.control("GET", "/_sim/stats")) end
-
-function sim.config(values)
-  local body, status = sim.control("POST", "/_sim/config", values)
-  assert(status == 200, "could not configure the simulator: " .. tostring(status))
-  return body
-end
-
---- Stores a file (content padded to `size` bytes when given); returns its FileResponse.
-function sim.file(filename, content, size)
-  local body, status = sim.control("POST", "/_sim/files",
-    { filename = filename, content = content, purpose = "alignment", size = size })
-  assert(status == 200 or status == 201, "could not create file: " .. tostring(status))
-  return body
-end
-
---- A blocking client for the simulator, to prepare jobs (not the code under test).
-function sim.client(opts)
-  local o = { api_key = sim.api_key, base_url = sim.base_url, retry_initial_delay = 0.02, retry_max_delay = 0.1 }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return seekrflow.new(o)
-end
-
---- Creates a job and attaches files ({ name, content } each); returns the job id and file ids.
-function sim.job_with_files(client, files, fields)
-  local job = { name = "nvim spec job", job_type = "principle_files", system_prompt = "You are a test." }
-  for k, v in pairs(fields or {}) do job[k] = v end
-  local created = client.data_jobs:create(job)
-  local ids = {}
-  for i, f in ipairs(files) do ids[i] = sim.file(f[1], f[2], f[3]).id end
-  if #ids > 0 then client.data_jobs:add_files(created.id, ids) end
-  return created.id, ids
-end
-
 --- Waits (blocking; setup only) until the job leaves file_processing; returns the detail.
 function sim.settled(client, id, seconds)
   local deadline = seekrflow.monotonic() + (seconds or 15)
@@ -161,4 +120,4 @@ function sim.settled(client, id, seconds)
   end
 end
 
-return sim
+return require("helpers.sim_api")(sim)
