@@ -88,6 +88,16 @@ static inline void *sf_newuserdata(lua_State *L, size_t size) {
 }
 
 /* Uservalue: a table traced by the GC, so references from it never leak. */
+/* Scratch memory owned by the Lua stack (no user values): freed by the GC,
+ * so an error while it is in use leaks nothing. */
+static inline void *sf_newscratch(lua_State *L, size_t size) {
+#if LUA_VERSION_NUM >= 504
+    return lua_newuserdatauv(L, size, 0);
+#else
+    return lua_newuserdata(L, size);
+#endif
+}
+
 static inline void sf_setuservalue(lua_State *L, int idx) {
 #if LUA_VERSION_NUM >= 504
     lua_setiuservalue(L, idx, 1);
