@@ -466,6 +466,16 @@ describe("seekrflow command line", function()
       assert.is_nil(err:find("team_id", 1, true), line .. ": " .. err)
       assert.matches("%-%-", err)
     end
+    -- the library's function names never lead a message: the command's name does
+    for _, argv in ipairs({ { "watch", "dj-1", "--until", "foo" }, { "show", "." },
+      { "list", "--team", "a b" } }) do
+      local _, _, err = run(argv)
+      local line = table.concat(argv, " ")
+      assert.matches("^seekrflow " .. argv[1] .. ": [^:]", err, 1, line)
+      for _, name in ipairs({ "watch: watch:", "seekrflow.new", "data_jobs:", "new_client" }) do
+        assert.is_nil(err:find(name, 1, true), line .. ": " .. err)
+      end
+    end
     -- a base URL without /v1, and https:// to the plain-http simulator: hints, in flags
     local code, _, err = run({ "list", "--base-url", sim.url, "--api-key", "sim-key" }, { no_auth = true })
     assert.equal(1, code)

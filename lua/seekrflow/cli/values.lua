@@ -99,6 +99,14 @@ function values.in_flags(message, given)
   -- What the library says about the Lua value it got ("got a table", "got table: 0x55…")
   -- means nothing to someone who typed a flag.
   local out = message:gsub(", got a table$", ""):gsub(",? got table: 0x%x+", "")
+  -- The library starts with the function it was in ("watch: ", "seekrflow.new: ",
+  -- "data_jobs:retrieve: "); a shell user called no function. The command's own name
+  -- already starts the line.
+  local rest
+  repeat
+    rest = out
+    out = out:gsub("^[%a_][%w_]*[.:][%a_][%w_]*: ", "", 1):gsub("^[%a_][%w_]*: ", "", 1)
+  until out == rest
   for _, pair in ipairs(VOCABULARY) do
     local word, flag = pair[1], pair[2]
     local name = flag
