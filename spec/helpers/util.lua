@@ -30,6 +30,15 @@ function util.write_file(dir, name, content)
   return path
 end
 
+--- The content of a file, or "" when there is none (yet).
+function util.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
 --- The lines of a text, without their newlines.
 function util.lines(text)
   local out = {}

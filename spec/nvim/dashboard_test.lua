@@ -6,11 +6,7 @@ local sim = h.sim
 
 local ERROR = vim.log.levels.ERROR
 
-local function plugin()
-  local p = require "seekrflow.nvim"
-  p.setup { base_url = sim.base_url, api_key = sim.api_key }
-  return p
-end
+local plugin = h.plugin
 
 local function scenario(n)
   local body, status = sim.control("POST", "/_sim/scenarios/many_jobs", { jobs = n, prefix = "nv" })
