@@ -100,6 +100,22 @@ describe("a detail with 20,000 files", function()
     assert.equal(0, per_file_lookups())
   end)
 
+  it("sums up its failures looking at each file's own history only", function()
+    local summary = require "seekrflow.summary"
+    local d = client.data_jobs:retrieve(JOB)
+    local cause_of, classified = summary.cause_of, 0
+    summary.cause_of = function(...)
+      classified = classified + 1
+      return cause_of(...)
+    end
+    local ok, s = pcall(summary.of, d)
+    summary.cause_of = cause_of
+    assert(ok, s)
+    assert.equal(FAILED, #s.plan.retry)
+    -- each failed record's cause once, and each failed file's: not every record for every file
+    assert.is_true(classified <= 2 * FAILED, classified .. " classifications")
+  end)
+
   it("retries its 500 failed files, each with its method, in one pass", function()
     local d = client.data_jobs:retrieve(JOB)
     assert.equal(FAILED, #remediate.plan(client, d).plan.retry)

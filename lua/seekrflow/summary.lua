@@ -230,12 +230,15 @@ local function make_entry(file, record, ingestion_job, history)
     entry.action, entry.action_text = "review", unknown_action_text(entry.suggested_fix)
   end
   if cause == "internal_failure" and entry.file_id then
-    for _, h in ipairs(history) do
-      local r, ij = h[1], h[2]
-      if r ~= record and str(r.record_id) ~= entry.record_id and summary.cause_of(r.error_message) == cause
-          and belongs(r, ij, entry.file_id, entry.filename) then
-        entry.action, entry.action_text = "support", SUPPORT_TEXT
-        break
+    -- only the failed records that may be this file's: by its id, or by its name
+    for _, candidates in ipairs({ history.by_file_id[entry.file_id] or {}, history.by_name[entry.filename] or {} }) do
+      for _, h in ipairs(candidates) do
+        local r, ij = h[1], h[2]
+        if r ~= record and str(r.record_id) ~= entry.record_id and h[3] == cause
+            and belongs(r, ij, entry.file_id, entry.filename) then
+          entry.action, entry.action_text = "support", SUPPORT_TEXT
+          return entry
+        end
       end
     end
   end
@@ -307,9 +310,21 @@ function summary.of(detail)
 
   -- Deleted records count as history: removing a file and adding it again
   -- is also a retry.
-  local history = {}
+  -- Indexed by the file a record may belong to (see belongs), each with its cause, so a
+  -- failed file looks only at its own history: linear in the records, not quadratic.
+  local history = { by_file_id = {}, by_name = {} }
   for ij, record in detail_fns.failed_records(detail, { include_deleted = true }) do
-    history[#history + 1] = { record, ij }
+    local h = { record, ij, summary.cause_of(record.error_message) }
+    for index, key in pairs({ by_file_id = str(record.alignment_file_id), by_name = str(record.filename) }) do
+      if key ~= nil then
+        local list = history[index][key]
+        if not list then
+          list = {}
+          history[index][key] = list
+        end
+        list[#list + 1] = h
+      end
+    end
   end
 
   -- Which record is a file's current one, and so its status, is the detail
