@@ -162,7 +162,7 @@ describe("seekrflow command", function()
           .. "--max-interval 0.1 > %q 2>&1; echo \"exit:$?\" >> %q"):format(ROOT, sim.base_url, LUA, id, out_file,
           out_file)
         assert(os.execute("(" .. cmd .. ") &"))
-        local function output() return util.read_file(out_file) end
+        local function output() return util.read_file(out_file) or "" end
         local function wait_for(pattern, what)
           return sim.eventually(function() return output():find(pattern) end, 20, what)
         end
@@ -621,7 +621,7 @@ describe("seekrflow command line", function()
         .. "--interval 50ms > %q 2>&1 & echo $! > %q; wait $!; echo \"exit:$?\" >> %q) &"):format(ROOT, sim.base_url,
         LUA, id, out_file, pid_file, out_file)
       assert(os.execute(cmd))
-      local function output() return util.read_file(out_file) end
+      local function output() return util.read_file(out_file) or "" end
       sim.eventually(function() return output():find("job_status", 1, true) end, 20, "the first events")
       local f = assert(io.open(pid_file, "rb"))
       local pid = f:read("*l")

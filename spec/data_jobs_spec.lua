@@ -404,13 +404,7 @@ describe("files", function()
       return names
     end
 
-    local function read(path)
-      local f = io.open(path, "rb")
-      if not f then return nil end
-      local text = f:read("*a")
-      f:close()
-      return text
-    end
+    local read = util.read_file
 
     it("streams a file's content to disk and renames it into place", function()
       local content = ("0123456789abcdef"):rep(200000) .. "\0end" -- 3.2 MB, binary

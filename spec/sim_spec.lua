@@ -151,13 +151,7 @@ end
 -- process management
 -- ---------------------------------------------------------------------------------------------
 
-local function read_file(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read_file = require("helpers.util").read_file
 
 -- Whether the simulator still accepts connections (checking the pid could be fooled by a
 -- zombie process that nobody has reaped yet).

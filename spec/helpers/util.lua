@@ -30,10 +30,10 @@ function util.write_file(dir, name, content)
   return path
 end
 
---- The content of a file, or "" when there is none (yet).
+--- The content of a file, or nil when there is none (yet).
 function util.read_file(path)
   local f = io.open(path, "rb")
-  if not f then return "" end
+  if not f then return nil end
   local text = f:read("*a")
   f:close()
   return text
