@@ -95,16 +95,10 @@ static int push_resource(lua_State *L, int client_idx, int key_idx) {
 
 /* ---- object metatables ---- */
 
-int sf_object_metatable(lua_State *L, const void *key, const char *name, lua_CFunction gc, lua_CFunction close_fn,
-                        lua_CFunction tostring_fn) {
-    /* Loading the module again (package.loaded cleared) keeps the metatable:
-     * objects made before must still be recognised, closed and collected. */
-    sf_rawgetp(L, LUA_REGISTRYINDEX, key);
-    if (lua_type(L, -1) == LUA_TTABLE) {
-        lua_pop(L, 2);
-        return 0;
-    }
-    lua_pop(L, 1);
+void sf_object_metatable(lua_State *L, const void *key, const char *name, lua_CFunction gc, lua_CFunction close_fn,
+                         lua_CFunction tostring_fn) {
+    /* Made once per Lua state: luaopen_seekrflow_core builds the core once,
+     * so objects made before a reload are still recognised and collected. */
     lua_createtable(L, 0, 6);
     lua_insert(L, -2);
     lua_setfield(L, -2, "__index");
@@ -122,7 +116,6 @@ int sf_object_metatable(lua_State *L, const void *key, const char *name, lua_CFu
     lua_pushstring(L, name);
     lua_setfield(L, -2, "__name");
     sf_rawsetp(L, LUA_REGISTRYINDEX, key);
-    return 1;
 }
 
 /* ---- the client ---- */
@@ -611,15 +604,14 @@ void sf_open_http(lua_State *L) {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) luaL_error(L, "seekrflow: libcurl failed to initialise");
 
     lua_pushcfunction(L, l_client_index); /* methods, then registered resources */
-    if (sf_object_metatable(L, &sf_key_client_mt, "seekrflow.client", l_client_gc, l_client_close, l_client_tostring)) {
-        /* l_client_index reads the methods from the metatable. */
-        sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_client_mt);
-        lua_newtable(L);
-        sf_setfuncs(L, client_methods);
-        sf_socket_methods(L);
-        lua_setfield(L, -2, "methods");
-        lua_pop(L, 1);
-    }
+    sf_object_metatable(L, &sf_key_client_mt, "seekrflow.client", l_client_gc, l_client_close, l_client_tostring);
+    /* l_client_index reads the methods from the metatable. */
+    sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_client_mt);
+    lua_newtable(L);
+    sf_setfuncs(L, client_methods);
+    sf_socket_methods(L);
+    lua_setfield(L, -2, "methods");
+    lua_pop(L, 1);
 
     sf_open_requests(L);
     sf_open_url(L);

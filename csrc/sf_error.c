@@ -284,17 +284,13 @@ static int error_tostring(lua_State *L) {
 void sf_open_errors(lua_State *L) {
     lua_pushcfunction(L, l_redact);
     lua_setfield(L, -2, "redact");
-    /* Kept across reloads of the module, so older errors stay errors. */
-    sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_error_mt);
-    if (lua_type(L, -1) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_createtable(L, 0, 3);
-        lua_pushcfunction(L, error_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushstring(L, "seekrflow.error");
-        lua_setfield(L, -2, "__name");
-        lua_pushvalue(L, -1);
-        sf_rawsetp(L, LUA_REGISTRYINDEX, &sf_key_error_mt);
-    }
+    /* Made once per Lua state: luaopen_seekrflow_core builds the core once. */
+    lua_createtable(L, 0, 3);
+    lua_pushcfunction(L, error_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushstring(L, "seekrflow.error");
+    lua_setfield(L, -2, "__name");
+    lua_pushvalue(L, -1);
+    sf_rawsetp(L, LUA_REGISTRYINDEX, &sf_key_error_mt);
     lua_setfield(L, -2, "error_mt"); /* module table is below */
 }

@@ -132,12 +132,11 @@ int sf_push_outcome(lua_State *L, sf_request *r);
 void sf_socket_methods(lua_State *L); /* adds socket methods to the table on top */
 
 /* ---- sf_client.c ---- */
-/* Makes the metatable of an object kind once per Lua state (kept when the
- * module is loaded again) with __gc, __close (5.4), __tostring and __name;
- * its __index is the value on top of the stack, which is popped. Returns 1
- * when it was made now, 0 when it already existed. */
-int sf_object_metatable(lua_State *L, const void *key, const char *name, lua_CFunction gc, lua_CFunction close_fn,
-                        lua_CFunction tostring_fn);
+/* Makes the metatable of an object kind with __gc, __close (5.4), __tostring
+ * and __name; its __index is the value on top of the stack, which is popped.
+ * Called once per Lua state (luaopen_seekrflow_core builds the core once). */
+void sf_object_metatable(lua_State *L, const void *key, const char *name, lua_CFunction gc, lua_CFunction close_fn,
+                         lua_CFunction tostring_fn);
 void sf_client_release_all(sf_client *c);
 
 #endif /* SF_TRANSPORT_H */
