@@ -1,7 +1,9 @@
 /*
  * sf_client.c - the client object: its options, its calls, its lifetime,
  * and the registry through which resources (client.data_jobs, …) attach
- * themselves. The transport names no resource.
+ * themselves. The transport names no resource. One file (~620 lines) because
+ * it is one object: its options, methods, lifetime and the kept secret all
+ * change together.
  */
 #define _POSIX_C_SOURCE 200809L
 

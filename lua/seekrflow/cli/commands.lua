@@ -557,7 +557,7 @@ define("download", {
       -- two outputs of one name keep both: the second gets its id in front
       if taken[name] then name = uploads.local_name(o.id .. "-" .. name, o.id) end
       taken[name] = true
-      local path = dir .. "/" .. name
+      local path = dir:gsub("/+$", "") .. "/" .. name -- "out/" gives out/name, not out//name
       if ctx.isatty and not ctx.flags.json then
         ctx.write(("[%d/%d] %s …"):format(i, #outputs, safe(name)))
       end
