@@ -102,6 +102,10 @@ static void push_data_jobs(lua_State *L, int client_idx) { sf_push_resource(L, c
 void sf_open_data_jobs(lua_State *L) {
     sf_register_resource(L, "data_jobs", push_data_jobs);
     sf_open_resource(L, &data_jobs);
+    /* The most file ids one add_files/remove_files takes: callers with more
+     * (remediate.retry over a large job) send them in batches of this size. */
+    lua_pushinteger(L, MAX_FILE_IDS);
+    lua_setfield(L, -2, "max_file_ids");
     lua_getglobal(L, "package");
     if (lua_type(L, -1) == LUA_TTABLE) {
         lua_getfield(L, -1, "loaded");

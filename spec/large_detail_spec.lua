@@ -14,9 +14,10 @@ local run = require("helpers.cli").run
 local FILES = 20000
 local JOB = "dj-large"
 
--- Every 40th file failed (retryable: an internal failure); half the files name their
--- record, the other half are matched by alignment_file_id (the fallback index).
-local FAIL_EVERY = 40
+-- Every 8th file failed (retryable: an internal failure), more than one add-files takes;
+-- half the files name their record, the other half are matched by alignment_file_id (the
+-- fallback index).
+local FAIL_EVERY = 8
 local FAILED = FILES / FAIL_EVERY
 local function large_detail_json()
   local files, records, ids = {}, {}, {}
@@ -116,18 +117,27 @@ describe("a detail with 20,000 files", function()
     assert.is_true(classified <= 2 * FAILED, classified .. " classifications")
   end)
 
-  it("retries its 500 failed files, each with its method, in one pass", function()
+  it("retries its 2,500 failed files, each with its method, in one pass and in batches", function()
     local d = client.data_jobs:retrieve(JOB)
     assert.equal(FAILED, #remediate.plan(client, d).plan.retry)
     for k in pairs(calls) do calls[k] = nil end
     local sent = #server:requests()
     remediate.retry(client, d)
     local requests = server:requests()
-    assert.equal(sent + 1, #requests) -- one add-files: every file was added with the same method
-    local body = seekrflow.json_decode(requests[#requests].body)
-    assert.equal("standard", body.method)
-    assert.equal(FAILED, #body.file_ids)
-    assert.equal("file-00040", body.file_ids[1])
+    -- every file was added with the same method: add-files batches of at most max_file_ids,
+    -- in order, together sending each failed file once
+    local max = require("seekrflow.data_jobs").max_file_ids
+    assert.equal(sent + math.ceil(FAILED / max), #requests)
+    local ids = {}
+    for i = sent + 1, #requests do
+      local body = seekrflow.json_decode(requests[i].body)
+      assert.equal("standard", body.method)
+      assert.is_true(#body.file_ids <= max)
+      for _, id in ipairs(body.file_ids) do ids[#ids + 1] = id end
+    end
+    assert.equal(FAILED, #ids)
+    assert.equal("file-00008", ids[1])
+    assert.equal(("file-%05d"):format(FILES), ids[#ids])
     assert.is_true(per_file_lookups() <= 1)
   end)
 end)

@@ -13,6 +13,7 @@ local errors = require "seekrflow.errors"
 local summary = require "seekrflow.summary"
 local options = require "seekrflow.options"
 local detail_fns = require "seekrflow.detail"
+local MAX_FILE_IDS = require("seekrflow.data_jobs").max_file_ids
 
 local remediate = {}
 
@@ -89,12 +90,26 @@ local function method_of(detail, file)
   return record_method(file and detail_fns.current_record(detail, file))
 end
 
+-- ids cut into lists the API takes in one request (data_jobs.max_file_ids each), in order.
+local function chunks(ids)
+  if #ids <= MAX_FILE_IDS then return { ids } end
+  local out = {}
+  for i, id in ipairs(ids) do
+    local n = math.floor((i - 1) / MAX_FILE_IDS) + 1
+    out[n] = out[n] or {}
+    out[n][#out[n] + 1] = id
+  end
+  return out
+end
+
 local function remove_failed(client, job_or_id)
   check_job_arg("remediate.remove_failed", job_or_id)
   local detail = resolve(client, job_or_id)
   local ids = summary.of(detail).plan.remove
-  if #ids == 0 then return detail end
-  return check(client.data_jobs:remove_files(detail.id, ids))
+  for _, chunk in ipairs(#ids > 0 and chunks(ids) or {}) do
+    detail = check(client.data_jobs:remove_files(detail.id, chunk))
+  end
+  return detail
 end
 
 -- What retry sends: one add-files per ingestion method, in the order the
@@ -109,16 +124,22 @@ local function retry_batches(detail)
       method_by_id[id] = record_method(record) or false
     end
   end
-  local batches, by_method = {}, {}
+  local by_method, methods = {}, {}
   for _, id in ipairs(summary.of(detail).plan.retry) do
     local method = method_by_id[id] or false
-    local batch = by_method[method]
-    if not batch then
-      batch = { method = method or nil, file_ids = {} }
-      by_method[method] = batch
-      batches[#batches + 1] = batch
+    if not by_method[method] then
+      by_method[method] = {}
+      methods[#methods + 1] = method
     end
-    batch.file_ids[#batch.file_ids + 1] = id
+    local ids = by_method[method]
+    ids[#ids + 1] = id
+  end
+  -- a method with more ids than one request takes goes out in several batches
+  local batches = {}
+  for _, method in ipairs(methods) do
+    for _, chunk in ipairs(chunks(by_method[method])) do
+      batches[#batches + 1] = { method = method or nil, file_ids = chunk }
+    end
   end
   return batches
 end
