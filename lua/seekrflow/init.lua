@@ -93,6 +93,7 @@ local seekrflow = {
 ---@field async boolean? return the request instead of performing it (for event loops)
 
 ---@class seekrflow.DataJobs
+---@field max_file_ids integer the most file ids one add_files or remove_files takes (1000)
 ---@field retrieve fun(self: seekrflow.DataJobs, id: string, opts: seekrflow.CallOptions?): table
 ---@field list fun(self: seekrflow.DataJobs, params: table?, opts: seekrflow.CallOptions?): table
 ---@field iter fun(self: seekrflow.DataJobs, params: table?, opts: seekrflow.CallOptions?): fun(): table?
