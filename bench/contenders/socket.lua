@@ -2,6 +2,7 @@
 --- each time, as LuaSocket does), decoded with lua-cjson or dkjson, then the
 --- walk every contender does.
 ---   <lua> socket.lua <url> <cjson|dkjson> <iterations> [rss]
+local common = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/common.lua")
 local http = require "socket.http"
 local ltn12 = require "ltn12"
 local socket = require "socket"
@@ -12,26 +13,8 @@ local function once()
   local parts = {}
   local _, status = http.request { url = url, sink = ltn12.sink.table(parts) }
   assert(status == 200, "HTTP " .. tostring(status))
-  local d = decode(table.concat(parts))
-  local failed = 0
-  for _, job in ipairs(d.ingestion_jobs) do
-    for _, record in ipairs(job.records) do
-      if record.status == "failed" then failed = failed + 1 end
-    end
-  end
-  return failed
+  return common.count_failed(decode(table.concat(parts)))
 end
 
-if mode == "rss" then
-  once()
-  print("rss " .. io.open("/proc/self/status"):read("*a"):match("VmHWM:%s*(%d+)"))
-  return
-end
-if lib ~= "dkjson" then once() end -- a warm-up, except where one request takes seconds
-local out = {}
-for i = 1, n do
-  local t0 = socket.gettime()
-  once()
-  out[i] = ("%.9f"):format(socket.gettime() - t0)
-end
-print(table.concat(out, "\n"))
+-- a warm-up, except where one request takes seconds (dkjson)
+common.run(once, socket.gettime, n, mode, lib ~= "dkjson")
