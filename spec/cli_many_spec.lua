@@ -1,22 +1,12 @@
 -- `seekrflow watch JOB JOB…`, `watch --all` and `failures --all` (lua/seekrflow/cli/many.lua),
 -- against the simulator's many-jobs scenario over real HTTP.
 local sim = require "helpers.sim"
+local cli_helper = require "helpers.cli"
 local text = require "seekrflow.text"
 local util = require "helpers.util"
 local seekrflow = sim.seekrflow
 
-local ROOT = os.getenv("SEEKRFLOW_ROOT") or "."
-local LUA = os.getenv("SEEKRFLOW_LUA") or "lua5.4"
-local ESC = string.char(27)
-
-local helper_run = require("helpers.cli").run
-
--- No NO_COLOR from the environment the specs run in: colour follows isatty alone.
-local function run(argv, opts)
-  opts = opts or {}
-  opts.env = opts.env or function() return nil end
-  return helper_run(argv, opts)
-end
+local run, ESC = cli_helper.run, cli_helper.ESC
 
 local scenario = sim.many_jobs
 
@@ -185,18 +175,13 @@ describe("seekrflow watch with many jobs", function()
   end)
 
   it("ends on Ctrl-C with a summary and exit code 130", function()
-    local found = os.execute("command -v timeout >/dev/null 2>&1")
-    if found ~= true and found ~= 0 then
-      pending("no timeout(1) to send SIGINT")
-      return
-    end
+    if not cli_helper.installed("timeout", "no timeout(1) to send SIGINT") then return end
     sim.config { time_scale = 0 } -- nothing finishes: only Ctrl-C ends the watch
     -- --foreground: timeout(1) signals only the command; otherwise it signals the command
     -- and then its whole process group, and the interpreter dies of the second SIGINT
     scenario { jobs = 3 }
-    local cmd = ("cd %q && SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key "
-      .. "timeout --foreground --preserve-status -s INT 1.5 %s "
-      .. "bin/seekrflow watch --all --interval 100ms 2>&1; echo \"exit:$?\""):format(ROOT, sim.base_url, LUA)
+    local cmd = cli_helper.command_line("watch --all --interval 100ms",
+      "timeout --foreground --preserve-status -s INT 1.5") .. " 2>&1; echo \"exit:$?\""
     local p = assert(io.popen(cmd))
     local output = p:read("*a")
     p:close()

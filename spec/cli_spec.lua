@@ -1,23 +1,10 @@
 -- The seekrflow command, against the simulator over real HTTP.
 local sim = require "helpers.sim"
+local cli_helper = require "helpers.cli"
 local seekrflow = sim.seekrflow
 
-local ROOT = os.getenv("SEEKRFLOW_ROOT") or "."
-local LUA = os.getenv("SEEKRFLOW_LUA") or "lua5.4"
-local ESC = string.char(27)
-
-local run = require("helpers.cli").run
-
---- Runs bin/seekrflow as a process; returns exit code and output.
-local function shell(args_line, redirect)
-  local cmd = ("cd %q && SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key %s bin/seekrflow %s %s; echo \"exit:$?\"")
-    :format(ROOT, sim.base_url, LUA, args_line, redirect or "2>&1")
-  local p = assert(io.popen(cmd))
-  local text = p:read("*a")
-  p:close()
-  local code = tonumber(text:match("exit:(%d+)%s*$"))
-  return code, text:gsub("exit:%d+%s*$", "")
-end
+local ROOT, ESC = cli_helper.ROOT, cli_helper.ESC
+local run, shell, command_line = cli_helper.run, cli_helper.shell, cli_helper.command_line
 
 local util = require "helpers.util"
 local lines_of, temp_dir, write_file = util.lines, util.temp_dir, util.write_file
@@ -28,6 +15,19 @@ local function job_with(files, fields)
   local id, ids = sim.job_with_files(client, files, fields)
   client:close()
   return id, ids
+end
+
+--- Waits until job id's ingestion has ended (on a client of its own); returns id.
+local function settle(id)
+  local client = sim.client()
+  sim.settled(client, id)
+  client:close()
+  return id
+end
+
+--- A job with a system prompt and these files attached, once its ingestion has ended.
+local function settled_job(files, fields)
+  return settle(job_with(files, fields or { system_prompt = "p" }))
 end
 
 local dir -- the current test's temporary folder
@@ -128,9 +128,7 @@ describe("seekrflow command", function()
     assert.matches("^file%-%S+$", ids[2])
     code = run({ "add-files", id, ids[1], ids[2] })
     assert.equal(0, code)
-    local client = sim.client()
-    sim.settled(client, id)
-    client:close()
+    settle(id)
     code, out = run({ "failures", id })
     assert.equal(3, code)
     assert.matches("bad.pdf", out)
@@ -158,9 +156,8 @@ describe("seekrflow command", function()
       local ok, failure = pcall(function()
         local id = job_with({ { "a.pdf", "%PDF-1.7 a" }, { "empty.docx", "" } }, { system_prompt = "p" })
         local out_file = dir .. "/watch.out"
-        local cmd = ("cd %q && SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key %s bin/seekrflow watch %s --interval 0.05 "
-          .. "--max-interval 0.1 > %q 2>&1; echo \"exit:$?\" >> %q"):format(ROOT, sim.base_url, LUA, id, out_file,
-          out_file)
+        local cmd = ("%s > %q 2>&1; echo \"exit:$?\" >> %q"):format(
+          command_line("watch " .. id .. " --interval 0.05 --max-interval 0.1"), out_file, out_file)
         assert(os.execute("(" .. cmd .. ") &"))
         local function output() return util.read_file(out_file) or "" end
         local function wait_for(pattern, what)
@@ -316,11 +313,7 @@ describe("seekrflow command", function()
 end)
 
 describe("seekrflow watch on a real terminal", function()
-  local has_tmux = os.execute("command -v tmux >/dev/null 2>&1")
-  if has_tmux ~= true and has_tmux ~= 0 then
-    pending("tmux is not installed (apt-get install tmux)")
-    return
-  end
+  if not cli_helper.installed("tmux", "tmux is not installed (apt-get install tmux)") then return end
 
   -- one tmux server serves every run of this user: a name no other run can have at once
   local unique = os.tmpname()
@@ -346,8 +339,7 @@ describe("seekrflow watch on a real terminal", function()
       { "c.pdf", "%PDF-1.7 c" } }, { system_prompt = "p" })
     client:close()
     sim.config { time_scale = 2 } -- slow enough to look at mid-watch, even on a loaded machine
-    local cmd = ("cd %q && SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key %s bin/seekrflow watch %s --interval 0.2 "
-      .. "--max-interval 0.5; sleep 30"):format(ROOT, sim.base_url, LUA, id)
+    local cmd = command_line("watch " .. id .. " --interval 0.2 --max-interval 0.5") .. "; sleep 30"
     assert(os.execute(("tmux new-session -d -s %s -x 100 -y 30 %q"):format(session, cmd)))
     local frames = {}
     sim.eventually(function()
@@ -396,41 +388,34 @@ describe("seekrflow command line", function()
   end)
 
   it("has a version command, help for each command, and completions for three shells", function()
-    local code, out = run({ "version" }, { no_auth = true })
-    assert.equal(0, code)
-    assert.matches("^seekrflow %d", out)
-    code, out = run({ "-V" }, { no_auth = true })
-    assert.equal(0, code)
-    assert.matches("^seekrflow %d", out)
-    code, out = run({ "help", "watch" }, { no_auth = true })
-    assert.equal(0, code)
-    assert.matches("Usage: seekrflow watch", out)
-    code, out = run({ "completion", "bash" }, { no_auth = true })
-    assert.equal(0, code)
-    assert.matches("complete %-F", out)
-    assert.matches("add%-files", out)
+    local outputs = {}
+    -- each command line, then the patterns its output matches
+    for _, case in ipairs({
+      { { "version" }, "^seekrflow %d" }, { { "-V" }, "^seekrflow %d" },
+      { { "help", "watch" }, "Usage: seekrflow watch" },
+      { { "completion", "bash" }, "complete %-F", "add%-files" },
+      { { "completion", "zsh" }, "#compdef seekrflow" }, { { "completion", "fish" }, "complete %-c seekrflow" },
+    }) do
+      local argv = table.concat(case[1], " ")
+      local code, out = run(case[1], { no_auth = true })
+      assert.equal(0, code, argv)
+      for i = 2, #case do assert.matches(case[i], out) end
+      outputs[argv] = out
+    end
     -- the bash script loads and completes
-    local script = write_file(dir, "seekrflow.bash", out)
+    local script = write_file(dir, "seekrflow.bash", outputs["completion bash"])
     local p = io.popen(("bash -c 'source %q; COMP_WORDS=(seekrflow add); COMP_CWORD=1; _seekrflow; "
       .. "echo \"${COMPREPLY[*]}\"'"):format(script))
     assert.equal("add-files", p:read("*l"))
     p:close()
-    code, out = run({ "completion", "zsh" }, { no_auth = true })
-    assert.equal(0, code)
-    assert.matches("#compdef seekrflow", out)
-    code, out = run({ "completion", "fish" }, { no_auth = true })
-    assert.equal(0, code)
-    assert.matches("complete %-c seekrflow", out)
   end)
 
   it("takes durations wherever a time is taken, and --timeout is the watch deadline", function()
     local values = require "seekrflow.cli.values"
-    assert.equal(90, values.seconds("90"))
-    assert.equal(90, values.seconds("90s"))
-    assert.equal(900, values.seconds("15m"))
-    assert.equal(3600, values.seconds("1h"))
-    assert.equal(5400, values.seconds("1h30m"))
-    assert.equal(0.25, values.seconds("250ms"))
+    for duration, seconds in pairs({ ["90"] = 90, ["90s"] = 90, ["15m"] = 900, ["1h"] = 3600, ["1h30m"] = 5400,
+      ["250ms"] = 0.25 }) do
+      assert.equal(seconds, values.seconds(duration), duration)
+    end
     for _, bad in ipairs({ "0", "0s", "-1", "1y", "", "m", "1e999", "nan" }) do
       assert.is_nil(values.seconds(bad), bad)
     end
@@ -511,10 +496,7 @@ describe("seekrflow command line", function()
 
   it("makes server text harmless on the terminal; --json stays exact (issue 7 item 15)", function()
     local hostile = ESC .. "]0;PWNED" .. string.char(7) .. ESC .. "[2J" .. ESC .. "[32mALL GOOD"
-    local id = job_with({ { "x" .. hostile .. ".pdf", "%PDF-1.7 x" } }, { name = "job" .. hostile })
-    local client = sim.client()
-    sim.settled(client, id)
-    client:close()
+    local id = settled_job({ { "x" .. hostile .. ".pdf", "%PDF-1.7 x" } }, { name = "job" .. hostile })
     for _, argv in ipairs({ { "list" }, { "show", id }, { "files", id }, { "timeline", id }, { "failures", id },
       { "watch", id, "--interval", "50ms" } }) do
       for _, tty in ipairs({ false, true }) do
@@ -621,9 +603,8 @@ describe("seekrflow command line", function()
     sim.config { time_scale = 0 } -- nothing moves: only Ctrl-C ends the watch
     local out_file, pid_file = dir .. "/watch.out", dir .. "/watch.pid"
     local ok, failure = pcall(function()
-      local cmd = ("cd %q && (SEEKR_BASE_URL=%q SEEKR_API_KEY=sim-key %s bin/seekrflow watch %s --json "
-        .. "--interval 50ms > %q 2>&1 & echo $! > %q; wait $!; echo \"exit:$?\" >> %q) &"):format(ROOT, sim.base_url,
-        LUA, id, out_file, pid_file, out_file)
+      local cmd = ("(%s > %q 2>&1 & echo $! > %q; wait $!; echo \"exit:$?\" >> %q) &"):format(
+        command_line("watch " .. id .. " --json --interval 50ms"), out_file, pid_file, out_file)
       assert(os.execute(cmd))
       local function output() return util.read_file(out_file) or "" end
       sim.eventually(function() return output():find("job_status", 1, true) end, 20, "the first events")
@@ -664,10 +645,7 @@ describe("seekrflow command line", function()
   end)
 
   it("says when there is nothing to retry or remove, and what it removed", function()
-    local id = job_with({ { "a.pdf", "%PDF-1.7 a" }, { "empty.docx", "" } }, { system_prompt = "p" })
-    local client = sim.client()
-    sim.settled(client, id)
-    client:close()
+    local id = settled_job({ { "a.pdf", "%PDF-1.7 a" }, { "empty.docx", "" } })
     sim.control("DELETE", "/_sim/requests")
     local code, out = run({ "add-files", id, "--retry-failed" })
     assert.equal(0, code)
@@ -697,10 +675,7 @@ describe("seekrflow command line", function()
   end)
 
   it("advises its own shortcuts, and never removing a file it also re-adds", function()
-    local id = job_with({ { "flaky.docx", "Baggage. SIM:TRANSIENT" }, { "empty.docx", "" } }, { system_prompt = "p" })
-    local client = sim.client()
-    sim.settled(client, id)
-    client:close()
+    local id = settled_job({ { "flaky.docx", "Baggage. SIM:TRANSIENT" }, { "empty.docx", "" } })
     local code, out = run({ "failures", id })
     assert.equal(3, code)
     local pattern = id:gsub("%-", "%%-")
