@@ -39,42 +39,50 @@ end
 
 local function url(prefix, id) return base .. prefix .. "/v1/flow/data-jobs/" .. id end
 
+-- `program` running bench/contenders/<file> with the arguments given (each quoted).
+local function script(program, file, ...)
+  local words = { program, q(root) .. "/bench/contenders/" .. file }
+  for _, a in ipairs({ ... }) do words[#words + 1] = q(a) end
+  return table.concat(words, " ")
+end
+
+-- A contender's command for n requests against (prefix, id): `head(prefix, id)` (the program
+-- and what it fetches), the count, then `flags` and the mode ("rss" or none).
+local function command(head, flags)
+  return function(prefix, id, n, mode)
+    return ("%s %d %s %s"):format(head(prefix, id), n, flags or "", mode or "")
+  end
+end
+
+-- The head of a contender script that takes the detail's URL, then `extra` if given.
+local function fetching_url(program, file, extra)
+  return function(prefix, id) return script(program, file, url(prefix, id), extra) end
+end
+
 -- A contender: a name and how to run n requests against (prefix, id).
 local function contenders(gzip, with_dkjson)
   local list = {
     { name = gzip and "floor: libcurl + lua-cjson (C), asking for gzip" or "floor: libcurl + lua-cjson (C)",
       floor = true,
-      cmd = function(prefix, id, n, mode)
-        return ("%s %s %d %s %s"):format(q(floor_bin), q(url(prefix, id)), n, gzip and "gzip" or "", mode or "")
-      end },
+      cmd = command(function(prefix, id) return q(floor_bin) .. " " .. q(url(prefix, id)) end, gzip and "gzip") },
   }
   for _, lua in ipairs(luas) do
     list[#list + 1] = { name = "seekrflow data_jobs:retrieve (" .. lua .. ")", seekrflow = lua,
-      cmd = function(prefix, id, n, mode)
-        return ("%s%s %s/bench/contenders/seekrflow.lua %s %s %d %s"):format(lua_env(lua), lua, q(root),
-          q(base .. prefix .. "/v1"), q(id), n, mode or "")
-      end }
+      cmd = command(function(prefix, id)
+        return script(lua_env(lua) .. lua, "seekrflow.lua", base .. prefix .. "/v1", id)
+      end) }
   end
   if not gzip then
     for _, lua in ipairs(luas) do
       list[#list + 1] = { name = "LuaSocket + lua-cjson, new connection (" .. lua .. ")", socket_cjson = lua,
-        cmd = function(prefix, id, n, mode)
-          return ("%s %s/bench/contenders/socket.lua %s cjson %d %s"):format(lua, q(root), q(url(prefix, id)), n,
-            mode or "")
-        end }
+        cmd = command(fetching_url(lua, "socket.lua", "cjson")) }
     end
     if with_dkjson then
       list[#list + 1] = { name = "LuaSocket + dkjson (lua5.4)", slow = true,
-        cmd = function(prefix, id, n, mode)
-          return ("lua5.4 %s/bench/contenders/socket.lua %s dkjson %d %s"):format(q(root), q(url(prefix, id)), n,
-            mode or "")
-        end }
+        cmd = command(fetching_url("lua5.4", "socket.lua", "dkjson")) }
     end
     list[#list + 1] = { name = "Python stdlib http.client + json", python = true,
-      cmd = function(prefix, id, n, mode)
-        return ("python3 %s/bench/contenders/python_stdlib.py %s %d %s"):format(q(root), q(url(prefix, id)), n,
-          mode or "")
-      end }
+      cmd = command(fetching_url("python3", "python_stdlib.py")) }
   end
   return list
 end
@@ -169,8 +177,7 @@ end
 local seconds = tonumber(env("BENCH_WATCH_SECONDS") or "10")
 print(("\nA watch polling the small detail every 1-2 s for %d s"):format(seconds))
 for _, lua in ipairs(luas) do
-  local _, out = run(("%s%s %s/bench/contenders/watch_idle.lua %s %s %d"):format(lua_env(lua), lua, q(root),
-    q(base .. "/v1"), q(small_id), seconds))
+  local _, out = run(script(lua_env(lua) .. lua, "watch_idle.lua", base .. "/v1", small_id, tostring(seconds)))
   local cpu, wall = out:match("cpu ([%d.]+) wall ([%d.]+)")
   local share = tonumber(cpu) / tonumber(wall) * 100
   print(("  %-52s %8.3f %% of a core (%.3f s CPU in %.1f s)"):format("seekrflow watch (" .. lua .. ")", share,

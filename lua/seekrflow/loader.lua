@@ -11,18 +11,22 @@ local function this_lua()
   return _VERSION
 end
 
---- package.searchpath for every Lua (5.1 and LuaJIT lack it).
+--- package.searchpath for every Lua (5.1 and LuaJIT lack it); the file found, and it open.
 local function search(name, path)
   local file_part = name:gsub("%.", "/")
   for template in path:gmatch("[^;]+") do
     local candidate = template:gsub("%?", file_part)
     local f = io.open(candidate, "rb")
-    if f then
-      f:close()
-      return candidate
-    end
+    if f then return candidate, f end
   end
   return nil
+end
+
+-- The marker in an open core.so (which this closes).
+local function marker(f)
+  local bytes = f:read("*a")
+  f:close()
+  return bytes:match("seekrflow%-core%-built%-for=([^;%z]+);")
 end
 
 --- The Lua a built core.so was made for, read from its marker.
@@ -30,10 +34,7 @@ end
 ---@return string?
 function loader.built_for(path)
   local f = io.open(path, "rb")
-  if not f then return nil end
-  local bytes = f:read("*a")
-  f:close()
-  return bytes:match("seekrflow%-core%-built%-for=([^;%z]+);")
+  return f and marker(f) or nil
 end
 
 --- require "seekrflow.core", or raise an error that says what to do.
@@ -41,8 +42,8 @@ function loader.core()
   local ok, core = pcall(require, "seekrflow.core")
   if ok then return core end
   local message = tostring(core)
-  local path = search("seekrflow.core", package.cpath)
-  local built = path and loader.built_for(path)
+  local path, f = search("seekrflow.core", package.cpath)
+  local built = f and marker(f)
   local rebuild = rawget(_G, "jit") and "make LUA=luajit (or luarocks --lua-version=5.1 make …)"
     or ("make LUA=lua" .. _VERSION:match("%d+%.%d+") .. " (or luarocks --lua-version=" .. _VERSION:match("%d+%.%d+")
       .. " make …)")

@@ -102,14 +102,27 @@ local function chunks(ids)
   return out
 end
 
-local function remove_failed(client, job_or_id)
-  check_job_arg("remediate.remove_failed", job_or_id)
-  local detail = resolve(client, job_or_id)
+-- What remove_failed sends: the failed files, in lists of at most max_file_ids.
+local function remove_batches(detail)
   local ids = summary.of(detail).plan.remove
-  for _, chunk in ipairs(#ids > 0 and chunks(ids) or {}) do
-    detail = check(client.data_jobs:remove_files(detail.id, chunk))
+  return #ids > 0 and chunks(ids) or {}
+end
+
+-- remove_failed and retry: fetch the detail (unless given one), then one request per batch
+-- the detail calls for, in order; the detail after the last (the current one without a batch).
+local function send_batches(name, client, job_or_id, batches_of, send)
+  check_job_arg(name, job_or_id)
+  local detail = resolve(client, job_or_id)
+  for _, batch in ipairs(batches_of(detail)) do
+    detail = check(send(client.data_jobs, detail.id, batch))
   end
   return detail
+end
+
+local function remove_failed(client, job_or_id)
+  return send_batches("remediate.remove_failed", client, job_or_id, remove_batches, function(data_jobs, id, ids)
+    return data_jobs:remove_files(id, ids)
+  end)
 end
 
 -- What retry sends: one add-files per ingestion method, in the order the
@@ -145,12 +158,9 @@ local function retry_batches(detail)
 end
 
 local function retry(client, job_or_id)
-  check_job_arg("remediate.retry", job_or_id)
-  local detail = resolve(client, job_or_id)
-  for _, batch in ipairs(retry_batches(detail)) do
-    detail = check(client.data_jobs:add_files(detail.id, { file_ids = batch.file_ids, method = batch.method }))
-  end
-  return detail
+  return send_batches("remediate.retry", client, job_or_id, retry_batches, function(data_jobs, id, batch)
+    return data_jobs:add_files(id, { file_ids = batch.file_ids, method = batch.method })
+  end)
 end
 
 -- Fields of the underlying error kept on the wrapped one, so callers can

@@ -294,14 +294,7 @@ end
 ---@field events seekrflow.WatchEvent[] every event so far, in order (shared, do not modify)
 
 ---@class seekrflow.Watcher
-local Watcher = {}
-Watcher.__index = Watcher
-
-local function check_self(self, method)
-  if getmetatable(self) ~= Watcher then
-    raise("call w:" .. method .. "(…) with a colon, on a watcher from watch.new")
-  end
-end
+local Watcher, check_self = require("seekrflow.class").new("w", "a watcher from watch.new", raise)
 
 local function is_retryable(err)
   if type(err) ~= "table" then return false end

@@ -213,14 +213,7 @@ end
 ---@field elapsed number seconds since the loop was created
 
 ---@class seekrflow.WatchMany
-local Many = {}
-Many.__index = Many
-
-local function check_self(self, method)
-  if getmetatable(self) ~= Many then
-    raise("call m:" .. method .. "(…) with a colon, on a loop from watch_many.new")
-  end
-end
+local Many, check_self = require("seekrflow.class").new("m", "a loop from watch_many.new", raise)
 
 -- Whether a job with this status is still moving (the same rule that ends a watcher).
 local function moving(self, status)

@@ -579,9 +579,14 @@ local function with_detail(job_id, on_done, next_step)
   end)
 end
 
+-- with_detail, with the detail's summary (seekrflow.summary.of) too.
+local function with_summary(job_id, on_done, next_step)
+  with_detail(job_id, on_done, function(detail) next_step(detail, require("seekrflow.summary").of(detail)) end)
+end
+
 local function failures(job_id, on_done)
-  with_detail(job_id, on_done, function(detail)
-    local failed = require("seekrflow.summary").of(detail).failed
+  with_summary(job_id, on_done, function(detail, s)
+    local failed = s.failed
     if #failed == 0 then
       notify(("nothing failed in %s (status %s)"):format(job_id, tostring(detail.status)), LEVELS.INFO)
     else
@@ -632,71 +637,72 @@ local function report(job_id, detail, did, on_done)
   if on_done then on_done(detail) end
 end
 
+-- Says why nothing was sent; on_done(false).
+local function nothing_sent(message, level, on_done)
+  notify(message, level)
+  if on_done then on_done(false) end
+end
+
+-- The end of every action: asks a.question; on yes sends a.makers (send_all, a.sending names
+-- it in an error) and reports the new status after a.did; on no says a.action was cancelled.
+local function ask_then_send(job_id, a, on_done)
+  if not M.confirm(a.question) then
+    return nothing_sent(a.action .. " cancelled: nothing sent", LEVELS.INFO, on_done)
+  end
+  send_all(a.makers, a.sending, on_done, function(new) report(job_id, new, a.did, on_done) end)
+end
+
 local function retry_failed(job_id, on_done)
   with_detail(job_id, on_done, function(detail)
-    local batches = require("seekrflow.remediate").retry_batches(detail)
-    local count = 0
-    for _, b in ipairs(batches) do count = count + #b.file_ids end
-    if count == 0 then
-      notify(("nothing to retry in %s: no failure that a retry could fix"):format(job_id), LEVELS.INFO)
-      if on_done then on_done(false) end
-      return
-    end
-    if not M.confirm(("Add %s of %s again?"):format(plural(count, "failed file", "failed files"), job_id)) then
-      notify("retry of " .. job_id .. " cancelled: nothing sent", LEVELS.INFO)
-      if on_done then on_done(false) end
-      return
-    end
-    local makers = {}
-    for _, b in ipairs(batches) do
+    local count, makers = 0, {}
+    for _, b in ipairs(require("seekrflow.remediate").retry_batches(detail)) do
+      count = count + #b.file_ids
       makers[#makers + 1] = function(client)
         return client.data_jobs:add_files(job_id, { file_ids = b.file_ids, method = b.method }, { async = true })
       end
     end
-    send_all(makers, "retrying in " .. job_id, on_done, function(new)
-      report(job_id, new, ("added %s again to"):format(plural(count, "file", "files")), on_done)
-    end)
+    if count == 0 then
+      return nothing_sent(("nothing to retry in %s: no failure that a retry could fix"):format(job_id), LEVELS.INFO,
+        on_done)
+    end
+    ask_then_send(job_id, {
+      question = ("Add %s of %s again?"):format(plural(count, "failed file", "failed files"), job_id),
+      action = "retry of " .. job_id, makers = makers, sending = "retrying in " .. job_id,
+      did = ("added %s again to"):format(plural(count, "file", "files")),
+    }, on_done)
   end)
 end
 
 local function remove_failed(job_id, on_done)
-  with_detail(job_id, on_done, function(detail)
-    local ids = require("seekrflow.summary").of(detail).plan.remove
+  with_summary(job_id, on_done, function(_, s)
+    local ids = s.plan.remove
     if #ids == 0 then
-      notify(("nothing to remove from %s: no failed file"):format(job_id), LEVELS.INFO)
-      if on_done then on_done(false) end
-      return
+      return nothing_sent(("nothing to remove from %s: no failed file"):format(job_id), LEVELS.INFO, on_done)
     end
-    if not M.confirm(("Remove %s from %s?"):format(plural(#ids, "failed file", "failed files"), job_id)) then
-      notify("removal from " .. job_id .. " cancelled: nothing sent", LEVELS.INFO)
-      if on_done then on_done(false) end
-      return
-    end
-    send_all({ function(client) return client.data_jobs:remove_files(job_id, ids, { async = true }) end },
-      "removing failed files from " .. job_id, on_done, function(new)
-        report(job_id, new, ("removed %s from"):format(plural(#ids, "failed file", "failed files")), on_done)
-      end)
+    local files = plural(#ids, "failed file", "failed files")
+    ask_then_send(job_id, {
+      question = ("Remove %s from %s?"):format(files, job_id),
+      action = "removal from " .. job_id, sending = "removing failed files from " .. job_id,
+      makers = { function(client) return client.data_jobs:remove_files(job_id, ids, { async = true }) end },
+      did = ("removed %s from"):format(files),
+    }, on_done)
   end)
 end
 
 local function start_job(job_id, on_done)
-  with_detail(job_id, on_done, function(detail)
-    local s = require("seekrflow.summary").of(detail)
+  with_summary(job_id, on_done, function(detail, s)
     if not s.can_start then
       local why = {}
       for _, b in ipairs(s.blockers) do why[#why + 1] = tostring(b.message) end
       if #why == 0 then why[1] = "its status is " .. tostring(detail.status) end
-      notify(("%s cannot start: %s"):format(job_id, table.concat(why, "; ")), LEVELS.WARN)
-      if on_done then on_done(false) end
-      return
+      return nothing_sent(("%s cannot start: %s"):format(job_id, table.concat(why, "; ")), LEVELS.WARN, on_done)
     end
-    if not M.confirm(("Start alignment of %s?"):format(job_id)) then
-      notify("start of " .. job_id .. " cancelled: nothing sent", LEVELS.INFO)
-      if on_done then on_done(false) end
-      return
-    end
-    send_all({ function(client) return client.data_jobs:start(job_id, { async = true }) end },
-      "starting " .. job_id, on_done, function(new) report(job_id, new, "started", on_done) end)
+    ask_then_send(job_id, {
+      question = ("Start alignment of %s?"):format(job_id),
+      action = "start of " .. job_id, sending = "starting " .. job_id,
+      makers = { function(client) return client.data_jobs:start(job_id, { async = true }) end },
+      did = "started",
+    }, on_done)
   end)
 end
 

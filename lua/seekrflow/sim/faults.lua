@@ -4,9 +4,9 @@
 -- `"*"`. Matching faults are consumed first-in first-out, one per request, after the request
 -- has been fully read and before authentication and routing.
 local json = require("seekrflow.sim.json")
+local store = require("seekrflow.sim.store")
 
-local M = {}
-M.__index = M
+local M = store.class()
 
 M.KINDS = { status = true, latency = true, reset = true, truncate = true, non_json = true,
   stall = true }
@@ -15,9 +15,7 @@ local DEFAULT_STATUS = { status = 500, non_json = 200, truncate = 200, stall = 2
 
 ---@return table
 function M.new()
-  local self = setmetatable({}, M)
-  self:reset()
-  return self
+  return store.new(M)
 end
 
 function M:reset()

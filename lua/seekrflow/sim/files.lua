@@ -5,9 +5,9 @@
 local json = require("seekrflow.sim.json")
 local clock = require("seekrflow.sim.clock")
 local minimal = require("seekrflow.sim.minimal")
+local store = require("seekrflow.sim.store")
 
-local M = {}
-M.__index = M
+local M = store.class()
 
 local lower = string.lower
 
@@ -40,11 +40,7 @@ end
 ---@param user_id string owner recorded as `created_by`
 ---@return table
 function M.new(ids, user_id)
-  local self = setmetatable({}, M)
-  self.ids = ids
-  self.user_id = user_id
-  self:reset()
-  return self
+  return store.new(M, { ids = ids, user_id = user_id })
 end
 
 function M:reset()
@@ -73,12 +69,8 @@ function M:add(opts)
   return f
 end
 
---- A stored file by id, or nil.
----@param id string
----@return table|nil
-function M:get(id)
-  return self.by_id[id]
-end
+--- A stored file by id, or nil: files:get(id).
+M.get = store.getter("by_id")
 
 --- Delete a file (hard delete: later lookups return nil).
 ---@param id string
@@ -115,11 +107,7 @@ function M:list(opts)
     if desc then return a.seq > b.seq end
     return a.seq < b.seq
   end)
-  local out = {}
-  for i = opts.offset + 1, math.min(#all, opts.offset + opts.limit) do
-    out[#out + 1] = all[i]
-  end
-  return out
+  return store.page(all, opts.offset, opts.limit)
 end
 
 --- FileResponse JSON shape (contract section 8).

@@ -8,9 +8,9 @@ local clock = require("seekrflow.sim.clock")
 local validate = require("seekrflow.sim.validate")
 local lifecycle = require("seekrflow.sim.lifecycle")
 local files_mod = require("seekrflow.sim.files")
+local store = require("seekrflow.sim.store")
 
-local M = {}
-M.__index = M
+local M = store.class()
 
 local object, array = json.object, json.array
 local find, format = string.find, string.format
@@ -35,14 +35,8 @@ local add_event, renumber, remove_value = lifecycle.add_event, lifecycle.renumbe
 ---@param opts table {clock, ids, files, workers, user_id}
 ---@return table
 function M.new(opts)
-  local self = setmetatable({}, M)
-  self.clock = opts.clock
-  self.ids = opts.ids
-  self.files = opts.files
-  self.workers = opts.workers or 2
-  self.user_id = opts.user_id or "user-sim"
-  self:reset()
-  return self
+  return store.new(M, { clock = opts.clock, ids = opts.ids, files = opts.files, workers = opts.workers or 2,
+    user_id = opts.user_id or "user-sim" })
 end
 
 --- Forget every job, queue entry and alignment.
@@ -87,11 +81,9 @@ local function utf8_prefix(s, n)
   return s:sub(1, i - 1)
 end
 
+-- The position of a file in job.attached, or nil.
 local function findex(job, file_id)
-  for i, e in ipairs(job.attached) do
-    if e.file_id == file_id then return i end
-  end
-  return nil
+  return store.index_of(job.attached, "file_id", file_id)
 end
 
 local function dedupe(list)
@@ -215,18 +207,11 @@ function M:create_job(fields)
   return job
 end
 
----@param id string
----@return table|nil
-function M:get_job(id)
-  return self.jobs[id]
-end
+--- A job by id, or nil: st:get_job(id).
+M.get_job = store.getter("jobs")
 
---- Find an alignment by id.
----@param id string
----@return table|nil
-function M:get_alignment(id)
-  return self.alignments[id]
-end
+--- An alignment by id, or nil: st:get_alignment(id).
+M.get_alignment = store.getter("alignments")
 
 --- Jobs filtered, sorted (ties broken by id so pages are stable) and sliced.
 ---@param opts table {job_type?, sort_by, sort_order, limit, offset}
@@ -243,9 +228,7 @@ function M:list_jobs(opts)
     if desc then return va > vb end
     return va < vb
   end)
-  local out = {}
-  for i = opts.offset + 1, math.min(#all, opts.offset + opts.limit) do out[#out + 1] = all[i] end
-  return out
+  return store.page(all, opts.offset, opts.limit)
 end
 
 --- Apply a PATCH. Explicit nulls clear optional fields; a null name is ignored because a
