@@ -5,32 +5,19 @@ local assert = require "luassert"
 local sim = h.sim
 
 local ERROR = vim.log.levels.ERROR
-
-local plugin = h.plugin
-
-local function scenario(n)
-  local body, status = sim.control("POST", "/_sim/scenarios/many_jobs", { jobs = n, prefix = "nv" })
-  assert.equal(200, status, "scenario status")
-  return body.jobs
-end
-
-local function dashboard_buffer()
-  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
-    if vim.api.nvim_buf_get_name(buf):find("seekrflow://dashboard", 1, true) then return buf end
-  end
-end
+local NAME = "seekrflow://dashboard"
 
 return function(test)
   test(":SeekrflowWatch with several ids fills the dashboard live, most urgent first", function()
-    local jobs = scenario(8)
+    local jobs = sim.many_jobs { jobs = 8, prefix = "nv" }
     local notes = h.capture_notify()
-    plugin()
+    h.plugin()
     local dashboard = require "seekrflow.nvim.dashboard"
     local ticks, stop_ticker = h.ticker()
     local ids = {}
     for i, j in ipairs(jobs) do ids[i] = j.id end
     vim.cmd("SeekrflowWatch " .. table.concat(ids, " "))
-    local buf = dashboard_buffer()
+    local buf = h.buffer_named(NAME)
     assert.is_truthy(buf, "no dashboard buffer")
     assert.is_truthy(vim.fn.bufwinid(buf) ~= -1, "the dashboard is not shown in a window")
     h.poll(20000, function() return not dashboard.watching() end, "the dashboard's watch to end")
@@ -61,14 +48,14 @@ return function(test)
   end)
 
   test(":SeekrflowDashboard --all finds every moving job; bad arguments are an ERROR notification", function()
-    scenario(6)
+    sim.many_jobs { jobs = 6, prefix = "nv" }
     local notes = h.capture_notify()
-    plugin()
+    h.plugin()
     local dashboard = require "seekrflow.nvim.dashboard"
     vim.cmd("SeekrflowDashboard --all")
     h.poll(20000, function() return not dashboard.watching() end, "the dashboard's watch to end")
     h.run_for(300)
-    local text = h.buffer_text(dashboard_buffer())
+    local text = h.buffer_text(h.buffer_named(NAME))
     assert.matches("seekrflow --all: 5 jobs", text, 1, true) -- the sixth, Markdown only, is ready at once: not moving
     assert.matches("nv-001-healthy", text, 1, true)
     vim.cmd("SeekrflowWatch --bogus")

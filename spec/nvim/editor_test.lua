@@ -136,9 +136,7 @@ return function(test)
   end)
 
   test("the job list shows its keys; x removes failed files after asking, f on the header says why not", function()
-    local client = h.client()
-    local id = h.job_with_broken_files(client)
-    assert.equal("needs_review", sim.settled(client, id).status)
+    local id, client = h.needs_review_job()
     local notes = h.capture_notify()
     local p = plugin()
     local asked = {}
@@ -174,10 +172,7 @@ return function(test)
   end)
 
   test("in the failures quickfix list, r retries transient failures after asking; a no is a no", function()
-    local client = h.client()
-    local id = sim.job_with_files(client,
-      { { "good.pdf", "%PDF-1.7 fine" }, { "flaky.pdf", "%PDF-1.7 SIM:TRANSIENT" } })
-    assert.equal("needs_review", sim.settled(client, id).status)
+    local id = h.needs_review_job({ { "good.pdf", "%PDF-1.7 fine" }, { "flaky.pdf", "%PDF-1.7 SIM:TRANSIENT" } })
     local notes = h.capture_notify()
     local p = plugin()
     local answer = false

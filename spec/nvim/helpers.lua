@@ -112,6 +112,15 @@ function h.job_with_broken_files(client)
   }, { name = "nvim broken job" })
 end
 
+--- A job (made from `files`, h.job_with_broken_files's by default) once its ingestion has
+--- ended, checked to need review; returns its id and the client.
+function h.needs_review_job(files)
+  local client = h.client()
+  local id = files and sim.job_with_files(client, files) or h.job_with_broken_files(client)
+  require("luassert").equal("needs_review", sim.settled(client, id).status)
+  return id, client
+end
+
 --- Requests the simulator has served for a route.
 function h.route_count(route)
   local stats = sim.stats()
@@ -140,13 +149,16 @@ function h.plugin(opts)
   return p
 end
 
---- The buffer of :SeekrflowJobs, or nil.
-function h.jobs_buffer()
+--- The first buffer whose name contains `name` (e.g. "seekrflow://dashboard"), or nil.
+function h.buffer_named(name)
   for _, b in ipairs(vim.api.nvim_list_bufs()) do
-    if vim.api.nvim_buf_get_name(b):find("seekrflow://jobs", 1, true) then return b end
+    if vim.api.nvim_buf_get_name(b):find(name, 1, true) then return b end
   end
   return nil
 end
+
+--- The buffer of :SeekrflowJobs, or nil.
+function h.jobs_buffer() return h.buffer_named("seekrflow://jobs") end
 
 --- Waits for the job list to show `id`; returns its buffer.
 function h.wait_for_job_list(id)

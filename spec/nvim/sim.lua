@@ -1,21 +1,22 @@
---- The simulator from inside Neovim: its control API over a plain HTTP/1.1
---- exchange on vim.loop (LuaSocket cannot load into Neovim 0.7: its
---- socket_connect symbol resolves to Neovim's own function of that name and
---- crashes), and a blocking seekrflow client of its own to prepare jobs.
+--- The simulator from inside Neovim: spec/helpers/sim.lua (its settings, waits and control
+--- calls), with its one exchange over LuaSocket replaced by a plain HTTP/1.1 exchange on
+--- vim.loop. LuaSocket cannot load into Neovim 0.7: its socket_connect symbol resolves to
+--- Neovim's own function of that name and crashes. So while spec/helpers/sim.lua loads, the
+--- LuaSocket modules it names are stood in for (socket by the core's clock and sleep;
+--- socket.http and ltn12 serve only the exchange replaced here).
 ---
---- The control calls never go through the code under test. Each waits with
---- vim.wait, so never call them from inside a vim.wait condition.
+--- The control calls never go through the code under test. Each waits with vim.wait, so
+--- never call them from inside a vim.wait condition.
 local seekrflow = require "seekrflow"
 
-local sim = {}
-
-sim.url = os.getenv("SEEKRFLOW_SIM_URL")
-assert(sim.url, "SEEKRFLOW_SIM_URL is not set: run the specs with sh tools/run-nvim-specs")
-sim.base_url = sim.url .. "/v1"
-sim.api_key = "sim-key"
-sim.seekrflow = seekrflow
--- The status "not found" comes with: 404, or 422 from a simulator in spec-minimal mode.
-sim.NOT_FOUND = os.getenv("SEEKRFLOW_SIM_MODE") == "spec-minimal" and "422" or "404"
+local STAND_INS = {
+  socket = { gettime = seekrflow.monotonic, sleep = seekrflow.sleep },
+  ["socket.http"] = {},
+  ltn12 = {},
+}
+for name, module in pairs(STAND_INS) do package.loaded[name] = module end
+local sim = require "helpers.sim"
+for name in pairs(STAND_INS) do package.loaded[name] = nil end
 
 local host, port = sim.url:match("^http://([^/:]+):(%d+)$")
 assert(host, "SEEKRFLOW_SIM_URL must look like http://HOST:PORT, got " .. sim.url)
@@ -107,17 +108,4 @@ function sim.control(method, path, body)
   return decoded, status
 end
 
-function sim.reset() assert(select(2, sim.control("POST", "/_sim/reset")) == 200) end
-
---- Waits (blocking; setup only) until the job leaves file_processing; returns the detail.
-function sim.settled(client, id, seconds)
-  local deadline = seekrflow.monotonic() + (seconds or 15)
-  while true do
-    local d = client.data_jobs:retrieve(id)
-    if d.status ~= "file_processing" then return d end
-    assert(seekrflow.monotonic() < deadline, "timed out waiting for job " .. id .. " to finish ingestion")
-    seekrflow.sleep(0.02)
-  end
-end
-
-return require("helpers.sim_api")(sim)
+return sim

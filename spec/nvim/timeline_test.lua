@@ -6,13 +6,7 @@ local sim = h.sim
 
 local ERROR = vim.log.levels.ERROR
 
-local plugin = h.plugin
-
-local function timeline_buffer(id)
-  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
-    if vim.api.nvim_buf_get_name(buf):find("seekrflow://timeline/" .. (id or ""), 1, true) then return buf end
-  end
-end
+local function timeline_buffer(id) return h.buffer_named("seekrflow://timeline/" .. id) end
 
 -- The line of a row: the one starting with its label.
 local function row(lines, label)
@@ -33,7 +27,7 @@ return function(test)
     h.poll(15000, function() return client.data_jobs:retrieve(id).status ~= "file_processing" end,
       "ingestion to end")
     local notes = h.capture_notify()
-    plugin()
+    h.plugin()
     vim.cmd("SeekrflowTimeline " .. id)
     h.poll(10000, function() return timeline_buffer(id) ~= nil end, "the timeline buffer")
     local buf = timeline_buffer(id)
@@ -69,7 +63,7 @@ return function(test)
 
   test(":SeekrflowTimeline of an unknown job is an ERROR notification, without a buffer", function()
     local notes = h.capture_notify()
-    plugin()
+    h.plugin()
     vim.cmd("SeekrflowTimeline dj-missing")
     h.poll(10000, function() return h.find_note(notes, "not found", ERROR) end, "the error notification")
     assert.is_nil(timeline_buffer("dj-missing"))
