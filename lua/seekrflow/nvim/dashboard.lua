@@ -9,10 +9,10 @@
 --- q closes the window.
 local watch_many = require "seekrflow.watch_many"
 local text = require "seekrflow.text"
+local buffer = require "seekrflow.nvim.buffer"
 
 local dashboard = {}
 
-local NAME = "seekrflow://dashboard"
 local HINT = "<CR>/f failures · w watch · r retry · x remove failed · s start · S stop · q close"
 local REDRAW_MS = 150
 
@@ -100,10 +100,7 @@ local function draw()
   if not buffer_valid() then return end
   local loop = state.handle and state.handle.loop
   if loop then state.rows = loop:rows() end
-  local lines = dashboard.lines(state.rows, state.result, state.targets_text)
-  vim.api.nvim_buf_set_option(state.buf, "modifiable", true)
-  vim.api.nvim_buf_set_lines(state.buf, 0, -1, false, lines)
-  vim.api.nvim_buf_set_option(state.buf, "modifiable", false)
+  buffer.set_lines(state.buf, dashboard.lines(state.rows, state.result, state.targets_text))
 end
 
 -- Redraws at most every REDRAW_MS, on the main loop (events arrive in luv callbacks).
@@ -122,11 +119,8 @@ end
 
 local function ensure_buffer(plugin)
   if not buffer_valid() then
-    state.buf = vim.api.nvim_create_buf(false, true)
-    vim.api.nvim_buf_set_name(state.buf, NAME)
-    vim.api.nvim_buf_set_option(state.buf, "bufhidden", "hide")
-    vim.api.nvim_buf_set_option(state.buf, "swapfile", false)
-    vim.api.nvim_buf_set_option(state.buf, "filetype", "seekrflow-dashboard")
+    -- hidden, not wiped, when its window closes: the watch goes on drawing into it
+    state.buf = buffer.scratch("seekrflow://dashboard", "seekrflow-dashboard", "hide")
     local function map(key, fn, desc)
       vim.keymap.set("n", key, fn, { buffer = state.buf, nowait = true, silent = true, desc = desc })
     end
@@ -145,10 +139,7 @@ local function ensure_buffer(plugin)
     map("S", function() dashboard.stop() end, "seekrflow: stop the dashboard's watch")
     map("q", function() vim.cmd("close") end, "seekrflow: close the dashboard")
   end
-  if vim.fn.bufwinid(state.buf) == -1 then
-    vim.cmd("botright split")
-    vim.api.nvim_win_set_buf(0, state.buf)
-  end
+  buffer.show(state.buf)
 end
 
 --- Stops the dashboard's watch (the buffer stays, with the last rows).

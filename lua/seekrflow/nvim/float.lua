@@ -4,6 +4,8 @@
 --- Every call must run on the main thread (not in a luv callback). Failures
 --- to draw (a textlock, a closed tab page) are swallowed: progress display is
 --- never worth an error.
+local buffer = require "seekrflow.nvim.buffer"
+
 local float = {}
 
 local Float = {}
@@ -42,18 +44,14 @@ end
 
 local function ensure_buffer(self)
   if self.buf and vim.api.nvim_buf_is_valid(self.buf) then return self.buf end
-  local buf = vim.api.nvim_create_buf(false, true)
-  vim.api.nvim_buf_set_option(buf, "bufhidden", "wipe")
-  vim.api.nvim_buf_set_option(buf, "filetype", "seekrflow-progress")
+  local buf = buffer.scratch(nil, "seekrflow-progress")
   self.buf = buf
   return buf
 end
 
 local function draw(self, lines, highlights)
   local buf = ensure_buffer(self)
-  vim.api.nvim_buf_set_option(buf, "modifiable", true)
-  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
-  vim.api.nvim_buf_set_option(buf, "modifiable", false)
+  buffer.set_lines(buf, lines)
   vim.api.nvim_buf_clear_namespace(buf, NS, 0, -1)
   for _, mark in ipairs(highlights or {}) do
     vim.api.nvim_buf_add_highlight(buf, NS, mark[1], mark[2], 0, -1)

@@ -28,6 +28,7 @@
 local M = {}
 
 local quickfix = require "seekrflow.nvim.quickfix"
+local buffer = require "seekrflow.nvim.buffer"
 local text_util = require "seekrflow.text"
 local options = require "seekrflow.options"
 
@@ -771,10 +772,7 @@ end
 local function jobs_buffer()
   local buf = state.jobs
   if buf and vim.api.nvim_buf_is_valid(buf) then return buf end
-  buf = vim.api.nvim_create_buf(false, true)
-  pcall(vim.api.nvim_buf_set_name, buf, JOBS_BUFFER) -- taken by a buffer of an earlier list: no name
-  vim.api.nvim_buf_set_option(buf, "bufhidden", "wipe")
-  vim.api.nvim_buf_set_option(buf, "filetype", "seekrflow-jobs")
+  buf = buffer.scratch(JOBS_BUFFER, "seekrflow-jobs")
   local function id_here()
     local line = vim.api.nvim_win_get_cursor(0)[1]
     local id = (state.job_ids or {})[line]
@@ -801,15 +799,10 @@ end
 local function show_jobs(jobs)
   local lines, ids = jobs_lines(jobs)
   local buf = jobs_buffer()
-  vim.api.nvim_buf_set_option(buf, "modifiable", true)
-  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
-  vim.api.nvim_buf_set_option(buf, "modifiable", false)
+  buffer.set_lines(buf, lines)
   state.job_ids = ids
-  if vim.fn.bufwinid(buf) == -1 then
-    vim.cmd("botright split")
-    vim.api.nvim_win_set_buf(0, buf)
-    vim.api.nvim_win_set_height(0, math.min(#lines, 15))
-  end
+  local win, opened = buffer.show(buf)
+  if opened then vim.api.nvim_win_set_height(win, math.min(#lines, 15)) end
   return buf
 end
 

@@ -10,10 +10,10 @@
 local chart = require "seekrflow.chart"
 local text = require "seekrflow.text"
 local timeline = require "seekrflow.timeline"
+local buffer = require "seekrflow.nvim.buffer"
 
 local nvim_timeline = {}
 
-local NAME = "seekrflow://timeline/"
 local HINT = "r refresh  f failures  S save as SVG  q close"
 local MAX_ROWS = 200
 
@@ -66,27 +66,15 @@ local function notify(message, level)
   vim.notify("seekrflow: " .. message, level or vim.log.levels.INFO)
 end
 
-local function show(buf)
-  local win = vim.fn.bufwinid(buf)
-  if win == -1 then
-    vim.cmd("botright split")
-    win = vim.api.nvim_get_current_win()
-    vim.api.nvim_win_set_buf(win, buf)
-  end
-  return win
-end
-
 -- Draws a detail into buf at the width of its window.
 local function draw(buf, job_id, detail)
-  local win = show(buf)
+  local win = buffer.show(buf)
   local width = math.max(40, vim.api.nvim_win_get_width(win) - 1)
   local layout = timeline.layout(detail, { now = os.time(), max_rows = MAX_ROWS })
   local lines, marks = lines_of(chart.draw(layout, { width = width }))
   table.insert(lines, 1, ("seekrflow timeline %s   %s"):format(text.terminal_safe(job_id), HINT))
   local ns = highlights()
-  vim.api.nvim_buf_set_option(buf, "modifiable", true)
-  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
-  vim.api.nvim_buf_set_option(buf, "modifiable", false)
+  buffer.set_lines(buf, lines)
   vim.api.nvim_buf_clear_namespace(buf, ns, 0, -1)
   vim.api.nvim_buf_add_highlight(buf, ns, nvim_timeline.HIGHLIGHTS.note[1], 0, 0, -1)
   for _, m in ipairs(marks) do vim.api.nvim_buf_add_highlight(buf, ns, m[4], m[1], m[2], m[3]) end
@@ -96,10 +84,7 @@ end
 local function buffer_for(plugin, job_id, reopen)
   local entry = buffers[job_id]
   if entry and vim.api.nvim_buf_is_valid(entry.buf) then return entry end
-  local buf = vim.api.nvim_create_buf(false, true)
-  pcall(vim.api.nvim_buf_set_name, buf, NAME .. job_id)
-  vim.api.nvim_buf_set_option(buf, "bufhidden", "wipe")
-  vim.api.nvim_buf_set_option(buf, "filetype", "seekrflow-timeline")
+  local buf = buffer.scratch("seekrflow://timeline/" .. job_id, "seekrflow-timeline")
   entry = { buf = buf }
   buffers[job_id] = entry
   vim.api.nvim_create_autocmd("BufWipeout", { buffer = buf, once = true, callback = function()
