@@ -3,11 +3,7 @@
 -- against the simulator over real HTTP.
 local sim = require "helpers.sim"
 local util = require "helpers.util"
-local core = require "seekrflow.core"
-local cli = require "seekrflow.cli"
-local chart = require "seekrflow.chart"
-local text = require "seekrflow.text"
-local timeline = require "seekrflow.timeline"
+local core, cli, chart, text, timeline = util.modules("core", "cli", "chart", "text", "timeline")
 local seekrflow = sim.seekrflow
 
 local ESC = string.char(27)
@@ -32,23 +28,8 @@ local function job(files, fields)
   return core.json_decode(core.json_encode(t), "data_job")
 end
 
--- The line of a row: the one starting with its label.
-local function row_line(lines, label)
-  for _, line in ipairs(lines) do
-    if line:sub(1, #label) == label then return line end
-  end
-  error("no row " .. label .. " in:\n" .. table.concat(lines, "\n"))
-end
-
 local function draw(d, width, max_rows)
   return chart.render(chart.draw(timeline.layout(d, { max_rows = max_rows }), { width = width or 80 }))
-end
-
-local function line_with(lines, pattern)
-  for _, line in ipairs(lines) do
-    if line:find(pattern, 1, true) then return line end
-  end
-  error("no line with " .. pattern .. " in:\n" .. table.concat(lines, "\n"))
 end
 
 describe("seekrflow.chart", function()
@@ -63,21 +44,21 @@ describe("seekrflow.chart", function()
       assert.is_true(text.width(line) <= 80, line)
       assert.is_nil(line:find(ESC, 1, true))
     end
-    local done = row_line(lines, "done.pdf")
+    local done = util.row_line(lines, "done.pdf")
     assert.matches("░+█+", done)
     assert.matches("done 1:30$", done)
-    local broken = row_line(lines, "broken.pdf")
+    local broken = util.row_line(lines, "broken.pdf")
     assert.matches("░+✗+", broken)
     assert.matches("failed 0:10$", broken)
-    assert.matches("░+▒+", row_line(lines, "busy.pdf"))
-    assert.matches("running 1:00$", row_line(lines, "busy.pdf"))
-    assert.matches("Markdown: no ingestion needed", row_line(lines, "notes.md"))
-    assert.matches("^%s+├[─┼]+$", line_with(lines, "├"))
-    assert.matches("^%s+0:00", line_with(lines, "0:00 "))
-    assert.matches("^events%s+1", line_with(lines, "events"))
-    assert.matches("1 0:00 Created — Data job created.", line_with(lines, "Created"))
-    assert.truthy(line_with(lines, "4 files: 1 completed, 1 failed, 1 running, 1 ready"))
-    assert.truthy(line_with(lines, "░ queued  ▒ running  █ done  ✗ failed  1 2 … events"))
+    assert.matches("░+▒+", util.row_line(lines, "busy.pdf"))
+    assert.matches("running 1:00$", util.row_line(lines, "busy.pdf"))
+    assert.matches("Markdown: no ingestion needed", util.row_line(lines, "notes.md"))
+    assert.matches("^%s+├[─┼]+$", util.line_with(lines, "├"))
+    assert.matches("^%s+0:00", util.line_with(lines, "0:00 "))
+    assert.matches("^events%s+1", util.line_with(lines, "events"))
+    assert.matches("1 0:00 Created — Data job created.", util.line_with(lines, "Created"))
+    assert.truthy(util.line_with(lines, "4 files: 1 completed, 1 failed, 1 running, 1 ready"))
+    assert.truthy(util.line_with(lines, "░ queued  ▒ running  █ done  ✗ failed  1 2 … events"))
     -- the bars share one time scale: the failure starts half-way along the
     -- bar area (80 columns: a 20-column label, a space, 42 cells)
     local cells = {}
@@ -89,14 +70,14 @@ describe("seekrflow.chart", function()
 
   it("says which rows have clock skew, and ends the axis with its last label", function()
     local lines = draw(job({ { "backwards.pdf", "completed", 0, 60, 50 }, { "ok.pdf", "completed", 0, 1, 120 } }), 80)
-    assert.matches("done 0:00 skew$", row_line(lines, "backwards.pdf"))
-    assert.matches("2:00$", line_with(lines, "0:00 "))
+    assert.matches("done 0:00 skew$", util.row_line(lines, "backwards.pdf"))
+    assert.matches("2:00$", util.line_with(lines, "0:00 "))
   end)
 
   it("paints outcomes when colour is on", function()
     local lines = chart.render(chart.draw(timeline.layout(job({ { "a.pdf", "failed", 0, 1, 2 } })), { width = 60 }),
       text.painter(true))
-    assert.truthy(line_with(lines, ESC .. "[31m✗"))
+    assert.truthy(util.line_with(lines, ESC .. "[31m✗"))
   end)
 
   it("makes hostile names inert and keeps their column", function()
@@ -107,20 +88,20 @@ describe("seekrflow.chart", function()
     assert.is_nil(all:find("\7", 1, true))
     assert.is_nil(all:find("\226\128\174", 1, true))
     assert.truthy(all:find("\\x1b[32mALL GOOD", 1, true))
-    local row = row_line(lines, "\\x1b]0;PWNED")
+    local row = util.row_line(lines, "\\x1b]0;PWNED")
     assert.matches("░?█+", row)
   end)
 
   it("draws one file, no file, and 20,000 files in bounded rows saying so", function()
     local lines = draw(job({ { "only.pdf", "completed", 0, 1, 2 } }), 50)
-    assert.truthy(line_with(lines, "1 file: 1 completed"))
+    assert.truthy(util.line_with(lines, "1 file: 1 completed"))
     lines = draw(job({}), 50)
-    assert.truthy(line_with(lines, "0 files"))
+    assert.truthy(util.line_with(lines, "0 files"))
     local files = {}
     for i = 1, 20000 do files[i] = { ("f%05d.pdf"):format(i), "completed", 0, math.floor(i / 100), 300 } end
     lines = draw(job(files), 100, 40)
-    assert.truthy(line_with(lines, "20000 files grouped into 40 rows of up to 500 each"))
-    assert.truthy(line_with(lines, "files 19501–20000"))
+    assert.truthy(util.line_with(lines, "20000 files grouped into 40 rows of up to 500 each"))
+    assert.truthy(util.line_with(lines, "files 19501–20000"))
     assert.is_true(#lines < 70)
   end)
 end)
@@ -146,11 +127,7 @@ describe("seekrflow timeline --chart and report", function()
     sim.reset()
     dir = util.temp_dir()
     local client = sim.client()
-    id = sim.job_with_files(client, {
-      { "handbook.pdf", "%PDF-1.7\n" .. string.rep("Refund policy.\n", 200) },
-      { "empty.pptx", "" },
-      { "notes.md", "# Notes\n" },
-    })
+    id = sim.job_with_files(client, sim.outcome_files())
     sim.settled(client, id)
     client:close()
   end)
@@ -161,10 +138,10 @@ describe("seekrflow timeline --chart and report", function()
     local code, out, err = run({ "timeline", id, "--chart" }, { columns = 72 })
     assert.equal(0, code, err)
     local lines = util.lines(out)
-    assert.truthy(line_with(lines, "3 files: 1 completed, 1 failed, 1 ready"))
-    assert.matches("█", row_line(lines, "handbook.pdf"))
-    assert.matches("✗", row_line(lines, "empty.pptx"))
-    assert.truthy(line_with(lines, "seekrflow failures " .. id))
+    assert.truthy(util.line_with(lines, "3 files: 1 completed, 1 failed, 1 ready"))
+    assert.matches("█", util.row_line(lines, "handbook.pdf"))
+    assert.matches("✗", util.row_line(lines, "empty.pptx"))
+    assert.truthy(util.line_with(lines, "seekrflow failures " .. id))
     for _, line in ipairs(lines) do assert.is_true(text.width(line) <= 72, line) end
     assert.is_nil(out:find(ESC, 1, true))
     code, out = run({ "timeline", id, "--chart" }, { isatty = true, columns = 90 })

@@ -4,12 +4,9 @@
 -- made these paths quadratic: minutes per poll at this size).
 local hostile = require "helpers.hostile"
 local util = require "helpers.util"
-local seekrflow = require "seekrflow"
-local detail_fns = require "seekrflow.detail"
-local progress = require "seekrflow.progress"
-local watch_many = require "seekrflow.watch_many"
-local remediate = require "seekrflow.remediate"
 local run = require("helpers.cli").run
+local seekrflow = require "seekrflow"
+local detail_fns, progress, watch_many, remediate = util.modules("detail", "progress", "watch_many", "remediate")
 
 local FILES = 20000
 local JOB = "dj-large"

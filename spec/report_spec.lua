@@ -58,14 +58,19 @@ local function check_svg(svg, name)
   return #data
 end
 
+-- Each of `texts` stands in the picture, as written (not a pattern).
+local function assert_has(svg, texts)
+  for _, t in ipairs(texts) do assert.truthy(svg:find(t, 1, true), "missing: " .. t) end
+end
+
+-- None of `texts` stands in the picture.
+local function assert_lacks(svg, texts)
+  for _, t in ipairs(texts) do assert.is_nil(svg:find(t, 1, true), "found: " .. t) end
+end
+
 -- What makes a picture standalone and inert.
 local function assert_standalone(svg)
-  assert.is_nil(svg:find("<script", 1, true))
-  assert.is_nil(svg:find("href", 1, true))
-  assert.is_nil(svg:find("url(", 1, true))
-  assert.is_nil(svg:find("@import", 1, true))
-  assert.is_nil(svg:find("<foreignObject", 1, true))
-  assert.is_nil(svg:find("src=", 1, true))
+  assert_lacks(svg, { "<script", "href", "url(", "@import", "<foreignObject", "src=" })
   -- no markup refers to anything but the SVG namespace name, which is never fetched
   for tag in svg:gmatch("<[^>]*>") do
     if tag:find(":", 1, true) and not tag:find("^<%?xml ") then
@@ -86,16 +91,18 @@ describe("seekrflow.report", function()
     }), { generated_at = T0 })
     check_svg(svg)
     assert_standalone(svg)
-    assert.truthy(svg:find(">needs_review<", 1, true))
-    assert.truthy(svg:find("<title>handbook.pdf — done\nwait 0:30, run 1:30</title>", 1, true))
-    assert.truthy(svg:find("<title>empty.pptx — failed\nwait 1:00, run 0:05\nThe file appears to be empty.\n"
-      .. "Fix: Upload a file with content.</title>", 1, true))
-    assert.truthy(svg:find("Suggested fix: Upload a file with content.", 1, true))
-    assert.truthy(svg:find("What to do: Upload a copy with content", 1, true))
-    assert.truthy(svg:find("Markdown: ready without ingestion", 1, true))
-    assert.truthy(svg:find("3 files: 1 completed, 1 failed, 1 ready", 1, true))
-    assert.truthy(svg:find("1. 0:00 Created — Data job created.", 1, true))
-    assert.truthy(svg:find("generated 2025-11-14T07:35:00Z", 1, true))
+    assert_has(svg, {
+      ">needs_review<",
+      "<title>handbook.pdf — done\nwait 0:30, run 1:30</title>",
+      "<title>empty.pptx — failed\nwait 1:00, run 0:05\nThe file appears to be empty.\n"
+        .. "Fix: Upload a file with content.</title>",
+      "Suggested fix: Upload a file with content.",
+      "What to do: Upload a copy with content",
+      "Markdown: ready without ingestion",
+      "3 files: 1 completed, 1 failed, 1 ready",
+      "1. 0:00 Created — Data job created.",
+      "generated 2025-11-14T07:35:00Z",
+    })
   end)
 
   it("marks clock skew beside the bar and breaks a long summary over lines", function()
@@ -125,10 +132,9 @@ describe("seekrflow.report", function()
     end
     local svg = report.svg(job(files))
     check_svg(svg, "big")
-    assert.truthy(svg:find("20000 files grouped into 120 rows of up to 167 each", 1, true))
     assert.truthy(#svg < 400 * 1024, "size " .. #svg)
-    assert.truthy(svg:find("40 files · The file appears to be empty.", 1, true))
-    assert.truthy(svg:find("and 30 more", 1, true))
+    assert_has(svg, { "20000 files grouped into 120 rows of up to 167 each", "40 files · The file appears to be empty.",
+      "and 30 more" })
   end)
 
   it("is safe with hostile names: escaped, control characters made visible, nothing XML forbids", function()
@@ -152,17 +158,19 @@ describe("seekrflow.report", function()
     }))
     check_svg(svg, "hostile")
     assert_standalone(svg)
-    assert.is_nil(svg:find("[%z\1-\9\11-\31\127]"), "a raw control character")
-    assert.is_nil(svg:find("\194[\128-\159]"), "a C1 control")
-    assert.is_nil(svg:find("\226\128[\170-\174]"), "a bidi control")
-    assert.is_nil(svg:find("\239\191[\190\191]"), "U+FFFE/U+FFFF")
-    assert.is_nil(svg:find("<!ENTITY", 1, true))
-    assert.is_nil(svg:find("]]>", 1, true))
-    assert.truthy(svg:find("\\x1b]0;PWNED\\x07", 1, true))
-    assert.truthy(svg:find("&lt;script&gt;alert(1)&lt;/script&gt;.pdf", 1, true))
-    assert.truthy(svg:find("a &amp; b &lt;c&gt; &quot;d&quot; &apos;e&apos;.pdf", 1, true))
-    assert.truthy(svg:find("bidi\\u{202E}fdp.exe", 1, true))
-    assert.truthy(svg:find("nonchar \\u{FFFE}\\u{FFFF}.pdf", 1, true))
+    for what, pattern in pairs({ ["a raw control character"] = "[%z\1-\9\11-\31\127]",
+      ["a C1 control"] = "\194[\128-\159]", ["a bidi control"] = "\226\128[\170-\174]",
+      ["U+FFFE/U+FFFF"] = "\239\191[\190\191]" }) do
+      assert.is_nil(svg:find(pattern), what)
+    end
+    assert_lacks(svg, { "<!ENTITY", "]]>" })
+    assert_has(svg, {
+      "\\x1b]0;PWNED\\x07",
+      "&lt;script&gt;alert(1)&lt;/script&gt;.pdf",
+      "a &amp; b &lt;c&gt; &quot;d&quot; &apos;e&apos;.pdf",
+      "bidi\\u{202E}fdp.exe",
+      "nonchar \\u{FFFE}\\u{FFFF}.pdf",
+    })
     -- the page is one well-formed UTF-8 text (Lua 5.3 and later can tell)
     local utf8 = rawget(_G, "utf8")
     if utf8 then assert.truthy(utf8.len(svg)) end
@@ -215,7 +223,6 @@ describe("seekrflow.report", function()
     local svg = report.svg(d)
     check_svg(svg, "sim")
     assert_standalone(svg)
-    assert.truthy(svg:find("<title>handbook.pdf — done\n", 1, true))
-    assert.truthy(svg:find("Suggested fix: Upload a valid, unprotected PDF.", 1, true))
+    assert_has(svg, { "<title>handbook.pdf — done\n", "Suggested fix: Upload a valid, unprotected PDF." })
   end)
 end)

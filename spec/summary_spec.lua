@@ -1,19 +1,17 @@
 -- seekrflow.summary: unit tests on hand-made details, then the same questions
 -- asked of details the simulator produced for real.
 local sim = require "helpers.sim"
+local util = require "helpers.util"
 local core = require "seekrflow.core"
 local summary = require "seekrflow.summary"
 
+-- The documented error texts (contract section 7.1) { error_message, suggested_fix }, by the
+-- cause summary names them: as the simulator sends them, so the client is held to what the
+-- server says.
+local FAILURES = require("seekrflow.sim.lifecycle").FAILURES
 local TEXTS = {
-  empty_file = { "The file appears to be empty.", "Upload a file with content." },
-  corrupt_pdf = { "The PDF may be corrupted, password-protected, or in an unsupported format.",
-    "Upload a valid, unprotected PDF." },
-  oversized_pages = { "The PDF contains pages that exceed the maximum supported size.",
-    "Re-export the PDF with smaller page dimensions." },
-  file_not_found = { "The file was not found or is not owned by the current user.",
-    "Re-upload the file or verify the correct file_id." },
-  service_unavailable = { "Service temporarily unavailable.", "Retry the job after a brief wait." },
-  internal_failure = { "Internal processing failure.", "If the issue persists, contact support." },
+  empty_file = FAILURES.empty, corrupt_pdf = FAILURES.corrupt_pdf, oversized_pages = FAILURES.oversized,
+  file_not_found = FAILURES.not_found, service_unavailable = FAILURES.transient, internal_failure = FAILURES.internal,
 }
 
 -- A detail decoded the way the client decodes one (helper metatables, arrays
@@ -30,6 +28,21 @@ local function record(id, filename, status, message, fix, extra)
   }
   for k, v in pairs(extra or {}) do r[k] = v end
   return r
+end
+
+-- A failed record with a documented cause's texts (a TEXTS entry).
+local function failed(id, filename, texts, extra)
+  return record(id, filename, "failed", texts[1], texts[2], extra)
+end
+
+-- A decoded detail of dj-1, a needs_review principle_files job with a system prompt unless
+-- `fields` says otherwise; `files` are { file_id, record_id, name }, `runs` its ingestion jobs.
+local function job_detail(files, runs, fields)
+  local t = { id = "dj-1", status = "needs_review", job_type = "principle_files", files = {}, ingestion_jobs = runs }
+  for i, f in ipairs(files) do t.files[i] = { file_id = f[1], record_id = f[2], name = f[3] } end
+  for k, v in pairs(fields or {}) do t[k] = v end
+  if t.job_type == "principle_files" then t.system_prompt = t.system_prompt or "p" end
+  return decode(t)
 end
 
 -- A needs_review principle_files job; `failures` is a list of
@@ -58,14 +71,9 @@ local function kinds(s)
   return out
 end
 
-local function entry_for(s, filename)
-  for _, e in ipairs(s.failed) do
-    if e.filename == filename then return e end
-  end
-  return nil
-end
+local function entry_for(s, filename) return util.first(s.failed, "filename", filename) end
 
-local arg_error = require("helpers.util").arg_error
+local arg_error = util.arg_error
 
 -- Display columns of a rendered line: escapes removed, one per code point.
 local function columns(line)
@@ -182,34 +190,19 @@ describe("summary", function()
 
     it("sorts failures of the same filename by failure time", function()
       local E = TEXTS.empty_file
-      local d = decode {
-        id = "dj-1", status = "needs_review", job_type = "principle_files", system_prompt = "p",
-        files = { { file_id = "file-b", record_id = "r-b", name = "same.docx" },
-          { file_id = "file-a", record_id = "r-a", name = "same.docx" } },
-        ingestion_jobs = { { id = "ij-1", records = {
-          record("r-b", "same.docx", "failed", E[1], E[2], { failed_at = "2025-11-14T07:37:00Z" }),
-          record("r-a", "same.docx", "failed", E[1], E[2], { failed_at = "2025-11-14T07:38:00Z" }),
-        } } },
-      }
-      local s = summary.of(d)
+      local s = summary.of(job_detail({ { "file-b", "r-b", "same.docx" }, { "file-a", "r-a", "same.docx" } },
+        { { id = "ij-1", records = { failed("r-b", "same.docx", E, { failed_at = "2025-11-14T07:37:00Z" }),
+          failed("r-a", "same.docx", E, { failed_at = "2025-11-14T07:38:00Z" }) } } }))
       assert.same({ "file-b", "file-a" }, { s.failed[1].file_id, s.failed[2].file_id })
     end)
 
     it("escalates an internal failure that happened before for the same file to support", function()
-      local I = TEXTS.internal_failure
-      local d = decode {
-        id = "dj-1", status = "needs_review", job_type = "principle_files", system_prompt = "p",
-        files = { { file_id = "file-1", record_id = "ijf-2", name = "crash.pdf" },
-          { file_id = "file-2", record_id = "ijf-3", name = "other.pdf" } },
-        ingestion_jobs = {
-          { id = "ij-1", file_ids = { "file-1" }, records = { record("ijf-1", "crash.pdf", "failed", I[1], I[2]) } },
-          { id = "ij-2", file_ids = { "file-1", "file-2" }, records = {
-            record("ijf-2", "crash.pdf", "failed", I[1], I[2], { ingestion_job_id = "ij-2" }),
-            record("ijf-3", "other.pdf", "failed", I[1], I[2], { ingestion_job_id = "ij-2" }),
-          } },
-        },
-      }
-      local s = summary.of(d)
+      local I, in_ij2 = TEXTS.internal_failure, { ingestion_job_id = "ij-2" }
+      local s = summary.of(job_detail({ { "file-1", "ijf-2", "crash.pdf" }, { "file-2", "ijf-3", "other.pdf" } }, {
+        { id = "ij-1", file_ids = { "file-1" }, records = { failed("ijf-1", "crash.pdf", I) } },
+        { id = "ij-2", file_ids = { "file-1", "file-2" },
+          records = { failed("ijf-2", "crash.pdf", I, in_ij2), failed("ijf-3", "other.pdf", I, in_ij2) } },
+      }))
       local crash, other = entry_for(s, "crash.pdf"), entry_for(s, "other.pdf")
       assert.equal("support", crash.action)
       assert.matches("support", crash.action_text)
@@ -226,18 +219,10 @@ describe("summary", function()
     it("counts only the latest record of each attached file", function()
       local T = TEXTS.service_unavailable
       -- file-1 failed, then was added again and completed; file-2 completed, then failed when re-added
-      local d = decode {
-        id = "dj-1", status = "needs_review", job_type = "principle_files", system_prompt = "p",
-        files = { { file_id = "file-1", record_id = "ijf-3", name = "flaky.pdf" },
-          { file_id = "file-2", record_id = "ijf-4", name = "later.pdf" } },
-        ingestion_jobs = {
-          { id = "ij-1", records = { record("ijf-1", "flaky.pdf", "failed", T[1], T[2]),
-            record("ijf-2", "later.pdf", "completed") } },
-          { id = "ij-2", records = { record("ijf-3", "flaky.pdf", "completed"),
-            record("ijf-4", "later.pdf", "failed", T[1], T[2]) } },
-        },
-      }
-      local s = summary.of(d)
+      local s = summary.of(job_detail({ { "file-1", "ijf-3", "flaky.pdf" }, { "file-2", "ijf-4", "later.pdf" } }, {
+        { id = "ij-1", records = { failed("ijf-1", "flaky.pdf", T), record("ijf-2", "later.pdf", "completed") } },
+        { id = "ij-2", records = { record("ijf-3", "flaky.pdf", "completed"), failed("ijf-4", "later.pdf", T) } },
+      }))
       assert.equal(1, #s.failed)
       assert.equal("later.pdf", s.failed[1].filename)
       assert.equal("ijf-4", s.failed[1].record_id)
@@ -247,18 +232,13 @@ describe("summary", function()
 
     it("skips deleted records and records of files no longer attached", function()
       local E = TEXTS.empty_file
-      local d = decode {
-        id = "dj-1", status = "ready_to_start", job_type = "principle_files", system_prompt = "p",
-        files = { { file_id = "file-1", record_id = "ijf-1", name = "good.pdf" },
-          { file_id = "file-3", record_id = "ijf-3", name = "ghost.pdf" } },
-        ingestion_jobs = { { id = "ij-1", records = {
+      local s = summary.of(job_detail({ { "file-1", "ijf-1", "good.pdf" }, { "file-3", "ijf-3", "ghost.pdf" } },
+        { { id = "ij-1", records = {
           record("ijf-1", "good.pdf", "completed"),
-          record("ijf-2", "removed.docx", "failed", E[1], E[2], { deleted = true }),
-          record("ijf-3", "ghost.pdf", "failed", E[1], E[2], { deleted = true }), -- files[] disagrees: deleted wins
-          record("ijf-9", "detached.docx", "failed", E[1], E[2]),                 -- no files[] entry
-        } } },
-      }
-      local s = summary.of(d)
+          failed("ijf-2", "removed.docx", E, { deleted = true }),
+          failed("ijf-3", "ghost.pdf", E, { deleted = true }), -- files[] disagrees: deleted wins
+          failed("ijf-9", "detached.docx", E),                 -- no files[] entry
+        } } }, { status = "ready_to_start" }))
       assert.same({}, s.failed)
       assert.same({}, s.causes)
       assert.same({}, s.plan.remove)
@@ -268,14 +248,10 @@ describe("summary", function()
 
     it("counts completed and Markdown files as viable", function()
       local E = TEXTS.empty_file
-      local d = decode {
-        id = "dj-1", status = "needs_review", job_type = "context_grounded_files",
-        files = { { file_id = "file-md", name = "notes.md" }, { file_id = "file-1", record_id = "r1", name = "ok.pdf" },
-          { file_id = "file-2", record_id = "r2", name = "empty.docx" } },
-        ingestion_jobs = { { id = "ij-1", records = { record("r1", "ok.pdf", "completed"),
-          record("r2", "empty.docx", "failed", E[1], E[2]) } } },
-      }
-      local s = summary.of(d)
+      local s = summary.of(job_detail(
+        { { "file-md", nil, "notes.md" }, { "file-1", "r1", "ok.pdf" }, { "file-2", "r2", "empty.docx" } },
+        { { id = "ij-1", records = { record("r1", "ok.pdf", "completed"), failed("r2", "empty.docx", E) } } },
+        { job_type = "context_grounded_files" }))
       assert.equal(2, s.viable_files)
       assert.same({ "failed_files" }, kinds(s))
       assert.matches("^1 file failed ingestion: empty%.docx", s.blockers[1].message)
@@ -284,13 +260,9 @@ describe("summary", function()
 
     describe("blockers", function()
       it("ingesting: files still queued or running", function()
-        local d = decode {
-          id = "dj-1", status = "file_processing", job_type = "principle_files", system_prompt = "p",
-          files = { { file_id = "file-1", record_id = "r1" }, { file_id = "file-2", record_id = "r2" } },
-          ingestion_jobs = { { id = "ij-1", records = {
-            record("r1", "a.pdf", "queued"), record("r2", "b.pdf", "running") } } },
-        }
-        local s = summary.of(d)
+        local s = summary.of(job_detail({ { "file-1", "r1" }, { "file-2", "r2" } },
+          { { id = "ij-1", records = { record("r1", "a.pdf", "queued"), record("r2", "b.pdf", "running") } } },
+          { status = "file_processing" }))
         assert.same({ "ingesting" }, kinds(s))
         assert.equal("2 files are still being ingested", s.blockers[1].message)
         assert.is_false(s.can_start_after_removal) -- not until ingestion ends

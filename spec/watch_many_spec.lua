@@ -71,19 +71,10 @@ local function assert_exactly_once(events_of)
 end
 
 describe("watch.many", function()
-  local client, saved
-
-  before_each(function()
-    sim.reset()
-    saved = sim.config {}
-    sim.config { time_scale = 0 }
-    client = sim.client()
-  end)
-
-  after_each(function()
-    client:close()
-    sim.config { time_scale = saved.time_scale, workers = saved.workers }
-  end)
+  local client
+  sim.client_per_test(function(c) client = c end)
+  sim.keep_config()
+  before_each(function() sim.config { time_scale = 0 } end)
 
   it("brings every job of the many-jobs scenario to its final state, every event once", function()
     local jobs = scenario { jobs = 64 }
@@ -336,9 +327,10 @@ describe("watch_many.luv", function()
     return
   end
 
+  before_each(function() sim.reset() end)
+  sim.keep_config()
+
   it("runs the same loop on a luv driver without blocking it", function()
-    sim.reset()
-    local saved = sim.config {}
     sim.config { time_scale = sim.time_scale }
     local jobs = scenario { jobs = 12 }
     local driver = require("seekrflow.luv").new({ api_key = sim.api_key, base_url = sim.base_url }, { uv = uv })
@@ -359,7 +351,6 @@ describe("watch_many.luv", function()
     guard:close()
     driver:close()
     uv.run("nowait")
-    sim.config { time_scale = saved.time_scale, workers = saved.workers }
     assert.is_not_nil(result, "the watch did not finish")
     assert.equal("done", result.reason)
     assert.equal(12, seen)

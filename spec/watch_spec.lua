@@ -5,6 +5,7 @@
 -- and a sleep in simulated seconds: each sleep moves the simulator forward by exactly what
 -- was asked. The watch then sees every state in order, whatever the machine's speed.
 local sim = require "helpers.sim"
+local util = require "helpers.util"
 local seekrflow = sim.seekrflow
 local watch = require "seekrflow.watch"
 
@@ -39,13 +40,7 @@ local function stepping(opts) return simulated(opts, advance) end
 
 local function fast_sleep(s) seekrflow.sleep(math.min(s, 0.05)) end
 
-local function of_type(events, kind)
-  local found = {}
-  for _, e in ipairs(events) do
-    if e.type == kind then found[#found + 1] = e end
-  end
-  return found
-end
+local function of_type(events, kind) return util.where(events, "type", kind) end
 
 local function last_of(events, kind)
   local found = of_type(events, kind)
@@ -78,22 +73,10 @@ local function vector_db_job(client)
     vector_database_id = "vdb-1" }.id
 end
 
-local saved_config
-
 describe("watch against the simulator", function()
   local client
-
-  before_each(function()
-    sim.reset()
-    saved_config = saved_config or sim.control("GET", "/_sim/config")
-    client = sim.client()
-  end)
-
-  after_each(function()
-    client:close()
-    -- reset keeps the configuration: put back what the other specs expect
-    sim.config { time_scale = saved_config.time_scale, workers = saved_config.workers }
-  end)
+  sim.client_per_test(function(c) client = c end)
+  sim.keep_config()
 
   describe("stop reasons", function()
     it("reached: a good job settles in ready_to_start (real clock, fast sleep)", function()

@@ -4,8 +4,8 @@
 -- served by the simulator's fault injection (status 200 with the body given here) and goes
 -- through the real client, the summary, the watch loop and the seekrflow command.
 local sim = require "helpers.sim"
-local summary = require "seekrflow.summary"
-local watch = require "seekrflow.watch"
+local util = require "helpers.util"
+local summary, watch = util.modules("summary", "watch")
 
 local DETAIL = "GET /v1/flow/data-jobs/{id}"
 local ID = "dj-variant"
@@ -47,14 +47,6 @@ local function simulated_watch(client, opts)
   return watch.wait(client, ID, opts), events
 end
 
-local function events_of(events, kind)
-  local out = {}
-  for _, e in ipairs(events) do
-    if e.type == kind then out[#out + 1] = e end
-  end
-  return out
-end
-
 describe("spec-valid variants", function()
   local client
   sim.client_per_test(function(c) client = c end)
@@ -90,7 +82,7 @@ describe("spec-valid variants", function()
     assert.equal("completed", result.detail.status)
     assert.equal(2, result.polls)
     local statuses = {}
-    for _, e in ipairs(events_of(events, "job_status")) do statuses[#statuses + 1] = e.to end
+    for _, e in ipairs(util.where(events, "type", "job_status")) do statuses[#statuses + 1] = e.to end
     assert.same({ "pending", "completed" }, statuses)
     serve(pending)
     shows("pending")
@@ -112,7 +104,7 @@ describe("spec-valid variants", function()
     local result, events = simulated_watch(client, { until_statuses = { "completed" }, timeout = 1,
       max_interval = 2 })
     assert.equal("timed_out", result.reason)
-    local alignment = events_of(events, "alignment")
+    local alignment = util.where(events, "type", "alignment")
     assert.is_true(#alignment >= 1)
     assert.equal(0.425, alignment[1].progress)
     serve(running)
@@ -147,7 +139,7 @@ describe("spec-valid variants", function()
     serve(body, body)
     local result, events = simulated_watch(client, { timeout = 1, max_interval = 2 })
     assert.equal("timed_out", result.reason)
-    local added = events_of(events, "record_added")
+    local added = util.where(events, "type", "record_added")
     assert.equal(1, #added)
     assert.equal("deduplicating", added[1].record.status)
     serve(body)

@@ -17,6 +17,8 @@
 ---   local server = hostile.start { { status = 500 }, { body = '{"id":"x"}' } }
 ---   … use server.url (http://127.0.0.1:PORT) …
 ---   server:stop()
+local util = require "helpers.util"
+
 local M = {}
 
 local function serialize(v, out)
@@ -47,29 +49,16 @@ local function to_lua(v)
   return table.concat(out)
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
-
 -- ---- the server process ----
 
-local function serve(script_path, port_path, log_path)
+-- Serves the script in dir/script; writes the port to dir/port once listening and
+-- logs each request to dir/log.
+local function serve(dir)
   local socket = require "socket"
-  local script = assert(load("return " .. read_file(script_path)))()
+  local script = assert(load("return " .. util.read_file(dir .. "/script")))()
   local server = assert(socket.bind("127.0.0.1", 0))
   local _, port = server:getsockname()
-  write_file(port_path .. ".tmp", tostring(port))
-  os.rename(port_path .. ".tmp", port_path)
+  os.rename(util.write_file(dir, "port.tmp", tostring(port)), dir .. "/port")
   -- connections that are never answered stay open (referenced, so never
   -- collected and closed) until the process is killed
   local held = {}
@@ -93,7 +82,7 @@ local function serve(script_path, port_path, log_path)
       n = n + 1
       local step = script[math.min(n, #script)] or {}
       local method, target = (line or ""):match("^(%S+)%s+(%S+)")
-      local log = io.open(log_path, "ab")
+      local log = io.open(dir .. "/log", "ab")
       log:write("R", to_lua({ method = method, target = target, headers = headers, body = body }), "\n")
       log:close()
       if step.delay then socket.sleep(step.delay) end
@@ -103,7 +92,7 @@ local function serve(script_path, port_path, log_path)
       else
         local answer = step.raw
         if not answer then
-          local b = step.body_file and read_file(step.body_file) or step.body or ""
+          local b = step.body_file and util.read_file(step.body_file) or step.body or ""
           local parts = { ("HTTP/1.1 %d %s\r\n"):format(step.status or 200, step.reason or "Answer") }
           for k, v in pairs(step.headers or {}) do parts[#parts + 1] = k .. ": " .. v .. "\r\n" end
           if step.raw_headers then parts[#parts + 1] = step.raw_headers end
@@ -118,9 +107,8 @@ local function serve(script_path, port_path, log_path)
   end
 end
 
-if arg and select("#", ...) >= 4 and select(1, ...) == "serve" then
-  local _, script_path, port_path, log_path = ...
-  serve(script_path, port_path, log_path)
+if arg and select("#", ...) >= 2 and select(1, ...) == "serve" then
+  serve((select(2, ...)))
   return
 end
 
@@ -131,25 +119,25 @@ Server.__index = Server
 
 --- Starts a server that plays script (a list of steps, see above).
 function M.start(script)
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p '" .. dir .. "'"))
+  local dir = util.temp_dir()
   local self = setmetatable({ dir = dir }, Server)
-  write_file(dir .. "/script", to_lua(script))
+  util.write_file(dir, "script", to_lua(script))
   local here = debug.getinfo(1, "S").source:sub(2)
   local lua = os.getenv("SIM_LUA") or "lua5.4"
-  assert(os.execute(("%s '%s' serve '%s/script' '%s/port' '%s/log' >'%s/out' 2>&1 & echo $! >'%s/pid'")
-    :format(lua, here, dir, dir, dir, dir, dir)))
+  -- the server requires helpers.util too: point it at this spec folder
+  local spec_dir = here:match("^(.*)/helpers/[^/]*$")
+  assert(os.execute(("LUA_PATH='%s/?.lua;;' %s '%s' serve '%s' >'%s/out' 2>&1 & echo $! >'%s/pid'")
+    :format(spec_dir, lua, here, dir, dir, dir)))
   local socket = require "socket"
   for _ = 1, 200 do
-    local port = read_file(dir .. "/port")
+    local port = util.read_file(dir .. "/port")
     if port and port ~= "" then
       self.port = tonumber(port)
       break
     end
     socket.sleep(0.02)
   end
-  assert(self.port, "the hostile server did not start: " .. (read_file(dir .. "/out") or ""))
+  assert(self.port, "the hostile server did not start: " .. (util.read_file(dir .. "/out") or ""))
   self.url = "http://127.0.0.1:" .. self.port
   return self
 end
@@ -157,7 +145,7 @@ end
 --- The requests received so far: { method=, target=, headers=, body= }.
 function Server:requests()
   local list = {}
-  local text = read_file(self.dir .. "/log") or ""
+  local text = util.read_file(self.dir .. "/log") or ""
   local env = { R = function(r) list[#list + 1] = r end }
   local chunk
   if setfenv then -- Lua 5.1: load takes no text or environment
@@ -171,9 +159,9 @@ function Server:requests()
 end
 
 function Server:stop()
-  local pid = read_file(self.dir .. "/pid")
+  local pid = util.read_file(self.dir .. "/pid")
   if pid and pid:match("^%d+") then os.execute("kill " .. pid:match("^%d+") .. " 2>/dev/null") end
-  os.execute("rm -rf '" .. self.dir .. "'")
+  util.remove_dir(self.dir)
 end
 
 return M

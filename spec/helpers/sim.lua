@@ -4,15 +4,10 @@
 local http = require "socket.http"
 local ltn12 = require "ltn12"
 local socket = require "socket"
-local core = require "seekrflow.core"
 local seekrflow = require "seekrflow"
 
-local sim = {}
-
-sim.url = os.getenv("SEEKRFLOW_SIM_URL")
-assert(sim.url, "SEEKRFLOW_SIM_URL is not set: run the specs with `make test` or `sh tools/run-specs`")
-sim.base_url = sim.url .. "/v1"
-sim.api_key = "sim-key"
+-- sim.url, sim.base_url, sim.api_key and the control calls shared with spec/nvim/sim.lua.
+local sim = require("helpers.sim_api")({ seekrflow = seekrflow }, "`make test` or `sh tools/run-specs`")
 
 --- The simulator's response mode (tools/run-specs runs some specs against each):
 --- "default" answers "not found" with 404 and refusals with 409, "spec-minimal" with 422 and
@@ -25,7 +20,7 @@ sim.REFUSED = sim.minimal and 400 or 409
 --- Calls the control API; returns the decoded body and the status.
 function sim.control(method, path, body)
   local chunks = {}
-  local payload = body and core.json_encode(body) or nil
+  local payload = body and seekrflow.json_encode(body) or nil
   local _, status = http.request {
     url = sim.url .. path,
     method = method,
@@ -34,7 +29,7 @@ function sim.control(method, path, body)
     sink = ltn12.sink.table(chunks),
   }
   local text = table.concat(chunks)
-  local decoded = text ~= "" and core.json_decode(text) or nil
+  local decoded = text ~= "" and seekrflow.json_decode(text) or nil
   return decoded, status
 end
 
@@ -80,6 +75,16 @@ function sim.client_per_test(set, opts)
   busted.after_each(function() current:close() end)
 end
 
+--- Inside a describe block: the simulator's speed and worker count saved before each test and
+--- put back after it (sim.reset keeps the worker count), so a test may change them freely.
+--- Call it after the block's own before_each to save what that one set up.
+function sim.keep_config()
+  local busted = require "busted" -- the hooks of the spec file that calls this
+  local saved
+  busted.before_each(function() saved = sim.config {} end)
+  busted.after_each(function() sim.config { time_scale = saved.time_scale, workers = saved.workers } end)
+end
+
 --- Polls fn until it returns a truthy value; fails after sim.deadline(`seconds`).
 function sim.eventually(fn, seconds, what)
   local deadline = socket.gettime() + sim.deadline(seconds or 10)
@@ -107,5 +112,4 @@ function sim.many_jobs(opts)
   return body.jobs
 end
 
-sim.seekrflow = seekrflow
-return require("helpers.sim_api")(sim)
+return sim

@@ -1,8 +1,14 @@
---- The simulator's control calls that both spec helpers share: spec/helpers/sim.lua (over
---- LuaSocket) and spec/nvim/sim.lua (over vim.loop inside Neovim) each give `sim.control`
---- and `sim.base_url`, `sim.api_key`, `sim.seekrflow`, then add these on top.
+--- The simulator's address and the control calls that both spec helpers share:
+--- spec/helpers/sim.lua (over LuaSocket) and spec/nvim/sim.lua (over vim.loop inside Neovim)
+--- each give `sim.seekrflow` and `sim.control`, and get these on top.
 ---@param sim table
-return function(sim)
+---@param how_to_run? string how to run the specs, for the message when there is no simulator
+return function(sim, how_to_run)
+  sim.url = os.getenv("SEEKRFLOW_SIM_URL")
+  assert(sim.url, "SEEKRFLOW_SIM_URL is not set: run the specs with " .. (how_to_run or "sh tools/run-specs"))
+  sim.base_url = sim.url .. "/v1"
+  sim.api_key = "sim-key"
+
   --- Adds a fault: { route = "GET /v1/flow/data-jobs/{id}", kind = "status", status = 503, … }.
   function sim.fault(spec)
     local body, status = sim.control("POST", "/_sim/faults", spec)
@@ -43,6 +49,17 @@ return function(sim)
     for i, f in ipairs(files) do ids[i] = sim.file(f[1], f[2], f[3]).id end
     if #ids > 0 then client.data_jobs:add_files(created.id, ids) end
     return created.id, ids
+  end
+
+  --- Files ({ name, content } each, for sim.job_with_files) that end in each outcome once: a
+  --- PDF that completes after a while, an empty file that fails, and Markdown, named
+  --- `markdown_name` (default "notes.md"), which needs no ingestion.
+  function sim.outcome_files(markdown_name)
+    return {
+      { "handbook.pdf", "%PDF-1.7\n" .. string.rep("Refund policy.\n", 200) },
+      { "empty.pptx", "" },
+      { markdown_name or "notes.md", "# Notes\n" },
+    }
   end
 
   return sim

@@ -46,6 +46,45 @@ function util.lines(text)
   return out
 end
 
+--- The items of a list whose `field` is `value`, in order (e.g. the events of one type).
+function util.where(list, field, value)
+  local found = {}
+  for _, item in ipairs(list) do
+    if item[field] == value then found[#found + 1] = item end
+  end
+  return found
+end
+
+--- The first item of a list whose `field` is `value`, or nil.
+function util.first(list, field, value)
+  return util.where(list, field, value)[1]
+end
+
+-- The first of the lines that `matches`; an error listing them all when none does.
+local function line_where(lines, matches, what)
+  for _, line in ipairs(lines) do
+    if matches(line) then return line end
+  end
+  error("no " .. what .. " in:\n" .. table.concat(lines, "\n"), 3)
+end
+
+--- The line of a chart's row: the one starting with its label.
+function util.row_line(lines, label)
+  return line_where(lines, function(line) return line:sub(1, #label) == label end, "row " .. label)
+end
+
+--- The first line containing `text` (plain, not a pattern).
+function util.line_with(lines, text)
+  return line_where(lines, function(line) return line:find(text, 1, true) ~= nil end, "line with " .. text)
+end
+
+--- The seekrflow modules a spec tests, by short name: util.modules("core", "chart") returns
+--- require "seekrflow.core", require "seekrflow.chart".
+function util.modules(name, ...)
+  if name == nil then return end
+  return require("seekrflow." .. name), util.modules(...)
+end
+
 --- Steps a watch_many loop (watch_many.new) until it is done, waiting as it asks; returns it.
 function util.step_to_end(m)
   while true do
