@@ -79,6 +79,30 @@ describe("remediate", function()
       assert.equal("ready_to_start", detail.status)
       assert.equal(1, count(REMOVE))
     end)
+
+    it("remove_batches: what it would send, max_file_ids ids at the most per request", function()
+      local max = require("seekrflow.data_jobs").max_file_ids
+      local files, records = {}, {}
+      for i = 1, max + 1 do
+        files[i] = { file_id = "file-" .. i, record_id = "ijf-" .. i, name = "f" .. i .. ".pdf" }
+        records[i] = { record_id = "ijf-" .. i, filename = "f" .. i .. ".pdf", status = "failed",
+          error_message = "The file appears to be empty." }
+      end
+      local d = core.json_decode(core.json_encode({ id = "dj-1", status = "needs_review", files = files,
+        ingestion_jobs = { { id = "ij-1", records = records } } }), "data_job")
+      local batches = remediate.remove_batches(d)
+      assert.equal(2, #batches)
+      assert.equal(max, #batches[1].file_ids)
+      assert.equal(1, #batches[2].file_ids)
+      -- in the summary's order (plan.remove), each failed file once
+      local sent = {}
+      for _, b in ipairs(batches) do
+        for _, id in ipairs(b.file_ids) do sent[#sent + 1] = id end
+      end
+      assert.same(summary.of(d).plan.remove, sent)
+      assert.same({}, remediate.remove_batches({ id = "dj-2", files = {}, ingestion_jobs = {} }))
+      assert.matches("expected a data job detail", tostring(arg_error(function() remediate.remove_batches("dj-1") end)))
+    end)
   end)
 
   describe("retry", function()

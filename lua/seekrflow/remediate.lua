@@ -102,10 +102,11 @@ local function chunks(ids)
   return out
 end
 
--- What remove_failed sends: the failed files, in lists of at most max_file_ids.
+-- What remove_failed sends: the failed files, max_file_ids at the most per batch.
 local function remove_batches(detail)
-  local ids = summary.of(detail).plan.remove
-  return #ids > 0 and chunks(ids) or {}
+  local ids, batches = summary.of(detail).plan.remove, {}
+  for _, chunk in ipairs(#ids > 0 and chunks(ids) or {}) do batches[#batches + 1] = { file_ids = chunk } end
+  return batches
 end
 
 -- remove_failed and retry: fetch the detail (unless given one), then one request per batch
@@ -120,8 +121,8 @@ local function send_batches(name, client, job_or_id, batches_of, send)
 end
 
 local function remove_failed(client, job_or_id)
-  return send_batches("remediate.remove_failed", client, job_or_id, remove_batches, function(data_jobs, id, ids)
-    return data_jobs:remove_files(id, ids)
+  return send_batches("remediate.remove_failed", client, job_or_id, remove_batches, function(data_jobs, id, batch)
+    return data_jobs:remove_files(id, batch.file_ids)
   end)
 end
 
@@ -221,6 +222,14 @@ local function replace(client, job_or_id, old_file_id, path, opts)
   return detail, file
 end
 
+-- The public form of retry_batches and remove_batches: a detail in, checked first.
+local function planner(name, batches_of)
+  return function(detail)
+    if type(detail) ~= "table" then fail(name .. ": expected a data job detail, got " .. type(detail)) end
+    return batches_of(detail)
+  end
+end
+
 local function plan(client, job_or_id)
   check_job_arg("remediate.plan", job_or_id)
   return summary.of(resolve(client, job_or_id))
@@ -277,11 +286,12 @@ end
 --- ingestion method, `{ file_ids = {…}, method = "best" | nil }` each (empty
 --- when nothing is worth retrying). For hosts that send requests their own
 --- way (the Neovim plugin, on its event loop).
----@param detail table a data job detail
----@return { file_ids: string[], method: string? }[]
-function remediate.retry_batches(detail)
-  if type(detail) ~= "table" then fail("remediate.retry_batches: expected a data job detail, got " .. type(detail)) end
-  return retry_batches(detail)
-end
+---@type fun(detail: table): { file_ids: string[], method: string? }[]
+remediate.retry_batches = planner("remediate.retry_batches", retry_batches)
+
+--- What `remove_failed` would send for a detail, without sending it: the failed files,
+--- `{ file_ids = {…} }` per request (empty when nothing failed).
+---@type fun(detail: table): { file_ids: string[] }[]
+remediate.remove_batches = planner("remediate.remove_batches", remove_batches)
 
 return remediate

@@ -653,42 +653,41 @@ local function ask_then_send(job_id, a, on_done)
   send_all(a.makers, a.sending, on_done, function(new) report(job_id, new, a.did, on_done) end)
 end
 
-local function retry_failed(job_id, on_done)
+-- retry and remove_failed: the batches remediate plans for a detail, one request each, and
+-- their words (%s: the job id; `question` and `did` take the file count, then the job id).
+local BATCH_ACTIONS = {
+  retry = { plan = "retry_batches", nothing = "nothing to retry in %s: no failure that a retry could fix",
+    question = "Add %s of %s again?", action = "retry of %s", sending = "retrying in %s",
+    did = { "added %s again to", "file", "files" },
+    send = function(data_jobs, job_id, b)
+      return data_jobs:add_files(job_id, { file_ids = b.file_ids, method = b.method }, { async = true })
+    end },
+  remove = { plan = "remove_batches", nothing = "nothing to remove from %s: no failed file",
+    question = "Remove %s from %s?", action = "removal from %s", sending = "removing failed files from %s",
+    did = { "removed %s from", "failed file", "failed files" },
+    send = function(data_jobs, job_id, b) return data_jobs:remove_files(job_id, b.file_ids, { async = true }) end },
+}
+
+local function send_batches(name, job_id, on_done)
+  local a = BATCH_ACTIONS[name]
   with_detail(job_id, on_done, function(detail)
     local count, makers = 0, {}
-    for _, b in ipairs(require("seekrflow.remediate").retry_batches(detail)) do
+    for _, b in ipairs(require("seekrflow.remediate")[a.plan](detail)) do
       count = count + #b.file_ids
-      makers[#makers + 1] = function(client)
-        return client.data_jobs:add_files(job_id, { file_ids = b.file_ids, method = b.method }, { async = true })
-      end
+      makers[#makers + 1] = function(client) return a.send(client.data_jobs, job_id, b) end
     end
-    if count == 0 then
-      return nothing_sent(("nothing to retry in %s: no failure that a retry could fix"):format(job_id), LEVELS.INFO,
-        on_done)
-    end
+    if count == 0 then return nothing_sent(a.nothing:format(job_id), LEVELS.INFO, on_done) end
     ask_then_send(job_id, {
-      question = ("Add %s of %s again?"):format(plural(count, "failed file", "failed files"), job_id),
-      action = "retry of " .. job_id, makers = makers, sending = "retrying in " .. job_id,
-      did = ("added %s again to"):format(plural(count, "file", "files")),
+      question = a.question:format(plural(count, "failed file", "failed files"), job_id),
+      action = a.action:format(job_id), makers = makers, sending = a.sending:format(job_id),
+      did = a.did[1]:format(plural(count, a.did[2], a.did[3])),
     }, on_done)
   end)
 end
 
-local function remove_failed(job_id, on_done)
-  with_summary(job_id, on_done, function(_, s)
-    local ids = s.plan.remove
-    if #ids == 0 then
-      return nothing_sent(("nothing to remove from %s: no failed file"):format(job_id), LEVELS.INFO, on_done)
-    end
-    local files = plural(#ids, "failed file", "failed files")
-    ask_then_send(job_id, {
-      question = ("Remove %s from %s?"):format(files, job_id),
-      action = "removal from " .. job_id, sending = "removing failed files from " .. job_id,
-      makers = { function(client) return client.data_jobs:remove_files(job_id, ids, { async = true }) end },
-      did = ("removed %s from"):format(files),
-    }, on_done)
-  end)
-end
+local function retry_failed(job_id, on_done) send_batches("retry", job_id, on_done) end
+
+local function remove_failed(job_id, on_done) send_batches("remove", job_id, on_done) end
 
 local function start_job(job_id, on_done)
   with_summary(job_id, on_done, function(detail, s)
