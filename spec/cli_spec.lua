@@ -265,7 +265,7 @@ describe("seekrflow command", function()
       local _, redraws = out:gsub(ESC .. "%[%d+A" .. ESC .. "%[J", "")
       assert.is_true(redraws >= 2, "the frame was not redrawn")
       for _, line in ipairs(lines_of(out:gsub(ESC .. "%[[%d;]*[A-Za-z]", ""))) do
-        assert.is_true(require("seekrflow.cli.render").width(line) <= 80, "line wider than the terminal: " .. line)
+        assert.is_true(require("seekrflow.text").width(line) <= 80, "line wider than the terminal: " .. line)
       end
     end)
   end)

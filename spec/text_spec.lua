@@ -1,7 +1,6 @@
 -- Terminal text: columns, not bytes; colour sequences take no room.
 local text = require "seekrflow.text"
 local live = require "seekrflow.cli.live"
-local render = require "seekrflow.cli.render"
 local core = require "seekrflow.core"
 
 local ESC = string.char(27)
@@ -130,7 +129,7 @@ describe("seekrflow.text", function()
       "ingestion_jobs":[{"id":"ij-1","records":[{"record_id":"r-1","status":"failed",
       "error_message":"The PDF may be corrupted, password-protected, or in an unsupported format."}]}]}]], "data_job")
     local out = {}
-    local view = live.terminal(function(s) out[#out + 1] = s end, render.painter(true), 40)
+    local view = live.terminal(function(s) out[#out + 1] = s end, text.painter(true), 40)
     view:draw(detail, { elapsed = 5 })
     for line in table.concat(out):gmatch("[^\n]+") do
       assert.is_true(text.width(line) <= 39, "too wide for 40 columns: " .. line)

@@ -2,11 +2,10 @@
 --- (`build`) and runs with a context (parsed flags, output functions, a lazily made client),
 --- returning an exit code.
 local seekrflow = require "seekrflow"
-local core = require "seekrflow.core"
-local render = require "seekrflow.cli.render"
-local live = require "seekrflow.cli.live"
+local text = require "seekrflow.text"
 local values = require "seekrflow.cli.values"
-local ci = require "seekrflow.cli.ci"
+local uploads = require "seekrflow.cli.uploads"
+local follow = require "seekrflow.cli.follow"
 
 local commands = { list = {}, ordered = {} }
 
@@ -21,7 +20,12 @@ local WATCH_EXIT = {
   timed_out = EXIT.timed_out, interrupted = EXIT.interrupted, error = EXIT.error,
 }
 
-local safe = render.safe
+local safe = text.terminal_safe -- server text made inert: shown, never obeyed
+
+--- A table that encodes as a JSON array, also when empty.
+local function array(t)
+  return setmetatable(t or {}, seekrflow.array_mt)
+end
 
 --- A usage error raised inside a command, turned into exit code 2.
 local function usage_error(message)
@@ -40,15 +44,20 @@ end
 function commands.context(flags, io_)
   local ctx = { flags = flags, write = io_.write, err = io_.err, name = io_.name, given = io_.given or {},
     parser = io_.parser }
+  local core = require "seekrflow.core"
   local isatty = io_.isatty
   if isatty == nil then isatty = core.isatty(1) end
   ctx.isatty = isatty
   ctx.columns = io_.columns or (isatty and core.terminal_size(1)) or 100
+  ctx.width = isatty and ctx.columns or nil -- what tables are cut to: nothing in a pipe or a file
   ctx.getenv = io_.env or os.getenv
   ctx.color = isatty and not flags.no_color and (ctx.getenv("NO_COLOR") or "") == "" and not flags.json
-  ctx.paint = render.painter(ctx.color)
+  ctx.paint = text.painter(ctx.color)
   function ctx.print(line) ctx.write((line or "") .. "\n") end
   function ctx.json(value) ctx.write(seekrflow.json_encode(value) .. "\n") end
+  function ctx.table(headers, rows)
+    for _, line in ipairs(text.table(headers, rows, ctx.width)) do ctx.print(line) end
+  end
   function ctx.client()
     if not ctx._client then
       local opts = {}
@@ -117,15 +126,15 @@ function commands.run(command, ctx)
     end
     ctx.err(seekrflow.json_encode({ error = fields }) .. "\n")
   else
-    local text = tostring(e)
+    local message = tostring(e)
     if e.kind == "config" or e.kind == "invalid_argument" then
-      text = "seekrflow " .. ctx.name .. ": " .. values.in_flags(tostring(e.message or text), ctx.given)
+      message = "seekrflow " .. ctx.name .. ": " .. values.in_flags(tostring(e.message or message), ctx.given)
     else
       -- the transport's hints name the option; the server's own words are left alone
-      text = text:gsub("an http:// base_url", "an http:// " .. (ctx.given["--base-url"] and "--base-url"
+      message = message:gsub("an http:// base_url", "an http:// " .. (ctx.given["--base-url"] and "--base-url"
         or "SEEKR_BASE_URL"))
     end
-    ctx.err(safe(text) .. "\n")
+    ctx.err(safe(message) .. "\n")
     if (e.kind == "config" or e.class == "unauthorized") and about_key(e) then
       ctx.err("Set SEEKR_API_KEY (or pass --api-key) to a valid SeekrFlow API key.\n")
     end
@@ -135,14 +144,13 @@ function commands.run(command, ctx)
   return EXIT.error
 end
 
-local uploads = require "seekrflow.cli.uploads"
 uploads.setup { usage_error = usage_error }
+follow.setup { EXIT = EXIT, WATCH_EXIT = WATCH_EXIT }
 
 --- Adds a command. def: summary (one line for seekrflow --help), description, epilog?,
 --- build(cmd) declaring its arguments and flags on the lua-argparse command (targets
 --- become ctx.flags fields: --max-interval -> ctx.flags.max_interval), and run(ctx)
---- returning an exit code. A module of its own (cli/chart.lua, …) registers itself with
---- `require("seekrflow.cli.commands").define(name, def)` before the parser is built.
+--- returning an exit code. Called for each command below, before the parser is built.
 ---@param name string
 ---@param def table
 function commands.define(name, def)
@@ -152,8 +160,16 @@ function commands.define(name, def)
 end
 local define = commands.define
 
+-- ---- what several commands share: flags, and how their output ends ----
+
+local JOB_TYPES = { "principle_files", "context_grounded_files", "context_grounded_vector_db" }
+
 local function job_argument(cmd)
   cmd:argument("job", "A data job id (dj-…)."):argname("JOB")
+end
+
+local function type_option(cmd, help)
+  return cmd:option("--type", help):argname("TYPE"):choices(JOB_TYPES)
 end
 
 local function timeout_option(cmd, what)
@@ -161,19 +177,97 @@ local function timeout_option(cmd, what)
     :argname("DURATION"):convert(values.duration("--timeout"))
 end
 
-local JOB_TYPES = { "principle_files", "context_grounded_files", "context_grounded_vector_db" }
+local UNTIL_HELP = "Stop at these statuses, comma-separated (default: ready_to_start, needs_review, "
+  .. "completed, failed, cancelled, stopped)."
 
-local function table_width(ctx)
-  return ctx.isatty and ctx.columns or nil
+--- How a watch polls and when it stops: --until, --interval, --max-interval.
+local function watch_options(cmd)
+  cmd:option("--until", UNTIL_HELP):argname("STATUS,…"):convert(function(list_text)
+    local list = {}
+    for part in list_text:gmatch("[^,%s]+") do list[#list + 1] = part end
+    if #list == 0 then return nil, "give at least one status" end
+    return list
+  end)
+  cmd:option("--interval", "First poll interval (default 1s); it backs off while nothing changes.")
+    :argname("DURATION"):convert(values.duration("--interval"))
+  cmd:option("--max-interval", "Longest poll interval (default 10s)."):argname("DURATION")
+    :convert(values.duration("--max-interval"))
+end
+
+--- The flags of a command that can go on to follow the job: `flag` ("-w --watch") saying
+--- what it follows, then --timeout and the watch's own options.
+local function then_watch_options(cmd, flag, help)
+  cmd:flag(flag, help .. " (exit codes of seekrflow watch).")
+  timeout_option(cmd, ("(with %s)"):format(flag:match("%-%-%S+")))
+  watch_options(cmd)
+end
+
+--- The watch's options from the flags of any command that follows a job.
+local function follow_options(f)
+  return { until_statuses = f["until"], timeout = f.timeout or f.timeout_after, min_interval = f.interval,
+    max_interval = f.max_interval }
+end
+
+--- The end of most commands: `value` as JSON with --json, else the line `line`; exit 0.
+local function done(ctx, value, line)
+  if ctx.flags.json then ctx.json(value) else ctx.print(line) end
+  return EXIT.ok
+end
+
+--- A job acted on, as one line: "cancelled dj-…  name  (status)".
+local function job_line(verb, job)
+  return ("%s %s  %s  (%s)"):format(verb, safe(job.id), safe(job.name or ""), safe(job.status or "?"))
+end
+
+--- The end of a command that acted on a job: the job as JSON, or its line; exit 0.
+local function print_job(ctx, job, verb)
+  return done(ctx, job, job_line(verb, job))
+end
+
+--- The end of a command that goes on to follow job `id` (--watch, --wait): its line (not
+--- with --json, where the watch's events say it all), then the watch's exit code.
+local function then_watch(ctx, id, line, opts)
+  if not ctx.flags.json then ctx.print(line) end
+  return follow.run(ctx, id, opts or follow_options(ctx.flags))
+end
+
+--- The end of a command that shows a list: `value` as JSON with --json; else a table with a
+--- row for each step of the iterator (view.row makes its cells, made terminal-safe here; a
+--- missing one shows as "-"), or the line view.empty when there is none.
+local function show_list(ctx, value, view, each, state, start)
+  if ctx.flags.json then
+    ctx.json(value)
+    return EXIT.ok
+  end
+  local rows = {}
+  for a, b, c, d in each, state, start do
+    local cells = view.row(a, b, c, d)
+    for col = 1, #view.headers do cells[col] = cells[col] ~= nil and safe(cells[col]) or nil end
+    rows[#rows + 1] = cells
+  end
+  if #rows == 0 then
+    ctx.print(view.empty)
+  else
+    ctx.table(view.headers, rows)
+  end
+  return EXIT.ok
 end
 
 -- ---- list ----
+
+local JOBS = {
+  headers = { "ID", "STATUS", "TYPE", "CREATED", "NAME" }, empty = "no data jobs",
+  row = function(_, job)
+    return { job.id, job.status, job.job_type, type(job.created_at) == "string" and job.created_at:sub(1, 19) or nil,
+      job.name }
+  end,
+}
 
 define("list", {
   summary = "List data jobs.",
   description = "List data jobs, newest first.",
   build = function(cmd)
-    cmd:option("--type", "Only jobs of this type."):argname("TYPE"):choices(JOB_TYPES)
+    type_option(cmd, "Only jobs of this type.")
     cmd:option("--sort", "Sort by name, created_at (default) or job_type."):argname("FIELD")
       :choices({ "name", "created_at", "job_type" })
     cmd:option("--order", "asc or desc (default)."):choices({ "asc", "desc" })
@@ -191,25 +285,11 @@ define("list", {
     else
       jobs = ctx.client().data_jobs:list(params).data or {}
     end
-    if f.json then
-      ctx.json(setmetatable(jobs, seekrflow.array_mt))
-      return EXIT.ok
-    end
-    if #jobs == 0 then
-      ctx.print("no data jobs")
-      return EXIT.ok
-    end
-    local rows = {}
-    for _, job in ipairs(jobs) do
-      rows[#rows + 1] = { safe(job.id), safe(job.status), safe(job.job_type),
-        type(job.created_at) == "string" and safe(job.created_at:sub(1, 19)) or nil, safe(job.name) }
-    end
-    render.table(ctx.print, { "ID", "STATUS", "TYPE", "CREATED", "NAME" }, rows, table_width(ctx))
-    return EXIT.ok
+    return show_list(ctx, array(jobs), JOBS, ipairs(jobs))
   end,
 })
 
--- ---- show, files, timeline ----
+-- ---- show, files, timeline, report ----
 
 local function status_exit(detail)
   local s = detail.status
@@ -233,6 +313,7 @@ define("show", {
       ctx.json(detail)
       return code
     end
+    local live = require "seekrflow.cli.live"
     -- "elapsed" means nothing for a snapshot: it shows when the job was created instead
     for _, line in ipairs(live.frame(live.view_of(detail), ctx.paint, { created = tostring(detail.created_at) })) do
       ctx.print(line)
@@ -243,63 +324,75 @@ define("show", {
   end,
 })
 
---- A command that prints one list inside a job's detail as a table.
-local function define_detail_list(name, def)
-  define(name, {
-    summary = def.summary,
-    description = def.description,
-    build = job_argument,
-    run = function(ctx)
-      local detail = ctx.client().data_jobs:retrieve(ctx.flags.job)
-      if ctx.flags.json then
-        ctx.json(detail[def.field] or setmetatable({}, seekrflow.array_mt))
-        return EXIT.ok
-      end
-      local rows = {}
-      for a, b, c, d in def.each(detail) do
-        local row = def.row(detail, a, b, c, d)
-        for col = 1, #def.headers do row[col] = row[col] ~= nil and safe(row[col]) or nil end
-        rows[#rows + 1] = row
-      end
-      if #rows == 0 then
-        ctx.print(def.empty)
-        return EXIT.ok
-      end
-      render.table(ctx.print, def.headers, rows, table_width(ctx))
-      return EXIT.ok
-    end,
-  })
-end
-
 local detail_fns = require "seekrflow.detail"
 
-define_detail_list("files", {
-  summary = "The files attached to a job.",
-  description = "The files attached to a job, with their ingestion status.",
+--- Shows the list `view.field` of the job's detail (view.each walks it).
+local function show_detail_list(ctx, view)
+  local detail = ctx.client().data_jobs:retrieve(ctx.flags.job)
+  return show_list(ctx, detail[view.field] or array(), view, view.each(detail))
+end
+
+local FILES = {
   field = "files", each = detail_fns.each_file, empty = "no files attached",
   headers = { "FILE ID", "NAME", "TYPE", "STATUS", "SIZE", "FIX" },
-  row = function(_, file, record, _, status)
+  row = function(file, record, _, status)
     -- the file's status as seekrflow.detail decides it (each_file's 4th value; Markdown needs
     -- no ingestion)
     if record == nil and detail_fns.is_markdown(file) then status = "ready (Markdown)" end
-    return { file.file_id, file.name, file.type, status, render.bytes(file.bytes),
+    return { file.file_id, file.name, file.type, status, text.bytes(file.bytes),
       record and record.suggested_fix or file.suggested_fix }
   end,
+}
+
+define("files", {
+  summary = "The files attached to a job.",
+  description = "The files attached to a job, with their ingestion status.",
+  build = job_argument,
+  run = function(ctx) return show_detail_list(ctx, FILES) end,
 })
 
-define_detail_list("timeline", {
-  summary = "A job's timeline events.",
-  description = "A job's timeline events, oldest first.",
+local EVENTS = {
   field = "timeline", each = detail_fns.each_event, empty = "no events",
   headers = { "TIME", "EVENT", "MESSAGE" },
-  row = function(_, event)
+  row = function(event)
     return { type(event.timestamp) == "string" and event.timestamp:sub(1, 19) or nil, event.event_type,
       event.message }
   end,
+}
+
+-- timeline --chart and report: the job as a picture (cli/chart.lua runs them)
+local cli_chart = require "seekrflow.cli.chart"
+
+define("timeline", {
+  summary = "A job's timeline events.",
+  description = "A job's timeline events, oldest first. With --chart, the job as a picture: one row per file "
+    .. "from queued to running to done or failed on a time axis, the alignment, the events and a summary.",
+  build = function(cmd)
+    job_argument(cmd)
+    cmd:flag("--chart", "Draw the job's files, alignment and events on a time axis.")
+    cmd:option("--rows", ("With --chart: at most this many file rows; more files are grouped (default %d).")
+      :format(cli_chart.DEFAULT_ROWS)):argname("N"):convert(values.integer("--rows", 1, 10000))
+  end,
+  run = function(ctx)
+    if ctx.flags.chart then return cli_chart.timeline(ctx) end
+    return show_detail_list(ctx, EVENTS)
+  end,
 })
 
--- timeline --chart and report: the job as a picture (cli/chart.lua)
-require("seekrflow.cli.chart").register(commands.list, define, job_argument)
+define("report", {
+  summary = "Write a job's timeline and failures as an SVG picture.",
+  description = "Writes one standalone SVG file (no scripts, no links): every file's wait and run on a "
+    .. "time axis, the alignment, the events, the job's status, and each failure with its suggested "
+    .. "fix. Hover a bar for its durations. Open it in a browser or attach it to a CI run.",
+  build = function(cmd)
+    job_argument(cmd)
+    cmd:option("-o --output", "Where to write it (default: JOB.svg; - for standard output)."):argname("FILE")
+      :convert(values.nonempty("--output"))
+    cmd:option("--width", "Picture width in pixels (default 1100, at least 700).")
+      :argname("PIXELS"):convert(values.integer("--width", 700, 10000))
+  end,
+  run = cli_chart.report,
+})
 
 -- ---- failures ----
 
@@ -311,7 +404,7 @@ define("failures", {
   build = function(cmd)
     cmd:argument("job", "A data job id (dj-…)."):argname("JOB"):args("?")
     cmd:flag("-a --all", "Every job that needs review or has failed files (the 100 most recent).")
-    cmd:option("--type", "With --all: only jobs of this type."):argname("TYPE"):choices(JOB_TYPES)
+    type_option(cmd, "With --all: only jobs of this type.")
   end,
   run = function(ctx)
     local f = ctx.flags
@@ -327,39 +420,14 @@ define("failures", {
     if f.json then
       ctx.json(s)
     else
-      ctx.write(summary.render(s, { color = ctx.color, width = table_width(ctx) }))
+      ctx.write(summary.render(s, { color = ctx.color, width = ctx.width }))
     end
-    ci.report(ctx, s)
+    require("seekrflow.cli.ci").report(ctx, s)
     return (#s.failed > 0 or detail.status == "needs_review") and EXIT.needs_review or status_exit(detail)
   end,
 })
 
 -- ---- watch ----
-
-local UNTIL_HELP = "Stop at these statuses, comma-separated (default: ready_to_start, needs_review, "
-  .. "completed, failed, cancelled, stopped)."
-
-local function watch_options(cmd)
-  cmd:option("--until", UNTIL_HELP):argname("STATUS,…"):convert(function(text)
-    local list = {}
-    for part in text:gmatch("[^,%s]+") do list[#list + 1] = part end
-    if #list == 0 then return nil, "give at least one status" end
-    return list
-  end)
-  cmd:option("--interval", "First poll interval (default 1s); it backs off while nothing changes.")
-    :argname("DURATION"):convert(values.duration("--interval"))
-  cmd:option("--max-interval", "Longest poll interval (default 10s)."):argname("DURATION")
-    :convert(values.duration("--max-interval"))
-end
-
-local follow = require("seekrflow.cli.follow")
-follow.setup { EXIT = EXIT, WATCH_EXIT = WATCH_EXIT }
-
---- The watch's options from the flags of any command that follows a job.
-local function follow_options(f)
-  return { until_statuses = f["until"], timeout = f.timeout or f.timeout_after, min_interval = f.interval,
-    max_interval = f.max_interval }
-end
 
 define("watch", {
   summary = "Follow jobs live until they are ready, need review or end.",
@@ -372,7 +440,7 @@ define("watch", {
   build = function(cmd)
     cmd:argument("jobs", "Data job ids (dj-…)."):argname("JOB"):args("*")
     cmd:flag("-a --all", "Every job of the team (or personal space) that has not reached a final state.")
-    cmd:option("--type", "With --all: only jobs of this type."):argname("TYPE"):choices(JOB_TYPES)
+    type_option(cmd, "With --all: only jobs of this type.")
     cmd:option("--concurrency", "With several jobs: requests in flight at once (default 4)."):argname("N")
       :convert(values.integer("--concurrency", 1, 8))
     watch_options(cmd)
@@ -394,12 +462,10 @@ define("watch", {
 
 -- ---- create, update, start, cancel, delete, outputs ----
 
-local function print_job(ctx, job, verb)
-  if ctx.flags.json then
-    ctx.json(job)
-  else
-    ctx.print(("%s %s  %s  (%s)"):format(verb, safe(job.id), safe(job.name or ""), safe(job.status or "?")))
-  end
+--- The job's fields that create and update set, from their flags.
+local function job_fields(f)
+  return { name = f.name, system_prompt = f.system_prompt, instructions = f.instructions,
+    vector_database_id = f.vector_db }
 end
 
 define("create", {
@@ -408,23 +474,22 @@ define("create", {
     .. "too; with --watch, then follow the ingestion like seekrflow watch.",
   build = function(cmd)
     cmd:option("-n --name", "The job's name."):argname("NAME"):count(1)
-    cmd:option("--type", "The job type."):argname("TYPE"):choices(JOB_TYPES):count(1)
+    type_option(cmd, "The job type."):count(1)
     cmd:option("--system-prompt", "System prompt (principle_files jobs need one)."):argname("TEXT")
     cmd:option("--instructions", "Instructions."):argname("TEXT")
     cmd:option("--vector-db", "Vector database id."):argname("ID")
     cmd:option("-u --upload", "Upload these documents and attach them."):argname("PATH"):args("+"):count("*")
     cmd:option("--method", "Ingestion method for the uploads (default: the server's)."):argname("METHOD")
-    cmd:flag("-w --watch", "Follow the job after creating it (exit codes of seekrflow watch).")
-    timeout_option(cmd, "(with --watch)")
-    watch_options(cmd)
+    then_watch_options(cmd, "-w --watch", "Follow the job after creating it")
   end,
   run = function(ctx)
     local f = ctx.flags
     local paths = uploads.paths(f.upload)
     uploads.check_paths(paths)
     local client = ctx.client()
-    local job = client.data_jobs:create { name = f.name, job_type = f.type,
-      system_prompt = f.system_prompt, instructions = f.instructions, vector_database_id = f.vector_db }
+    local fields = job_fields(f)
+    fields.job_type = f.type
+    local job = client.data_jobs:create(fields)
     if #paths > 0 then
       local attached, err = pcall(function()
         local ids = {}
@@ -438,12 +503,8 @@ define("create", {
         error(err, 0)
       end
     end
-    if f.watch then
-      if not f.json then ctx.print("created " .. safe(job.id)) end
-      return follow.run(ctx, job.id, follow_options(f))
-    end
-    if f.json then ctx.json(job) else ctx.print(safe(job.id)) end
-    return EXIT.ok
+    if f.watch then return then_watch(ctx, job.id, "created " .. safe(job.id)) end
+    return done(ctx, job, safe(job.id))
   end,
 })
 
@@ -458,14 +519,11 @@ define("update", {
     cmd:option("--vector-db", "New vector database id."):argname("ID")
   end,
   run = function(ctx)
-    local f = ctx.flags
-    if not (f.name or f.system_prompt or f.instructions or f.vector_db) then
+    local changes = job_fields(ctx.flags)
+    if next(changes) == nil then
       usage_error("nothing to change: give --name, --system-prompt, --instructions or --vector-db")
     end
-    local job = ctx.client().data_jobs:update(f.job, { name = f.name, system_prompt = f.system_prompt,
-      instructions = f.instructions, vector_database_id = f.vector_db })
-    print_job(ctx, job, "updated")
-    return EXIT.ok
+    return print_job(ctx, ctx.client().data_jobs:update(ctx.flags.job, changes), "updated")
   end,
 })
 
@@ -474,20 +532,14 @@ define("start", {
   description = "Start alignment. The job must be ready_to_start. With --watch, follow it to the end.",
   build = function(cmd)
     job_argument(cmd)
-    cmd:flag("-w --watch", "Follow the alignment until it ends (exit codes of seekrflow watch).")
-    timeout_option(cmd, "(with --watch)")
-    watch_options(cmd)
+    then_watch_options(cmd, "-w --watch", "Follow the alignment until it ends")
   end,
   run = function(ctx)
     local job = ctx.client().data_jobs:start(ctx.flags.job)
-    if ctx.flags.watch then
-      if not ctx.flags.json then print_job(ctx, job, "started") end
-      local opts = follow_options(ctx.flags)
-      opts.until_statuses = opts.until_statuses or { "completed", "failed", "cancelled", "stopped" }
-      return follow.run(ctx, ctx.flags.job, opts)
-    end
-    print_job(ctx, job, "started")
-    return EXIT.ok
+    if not ctx.flags.watch then return print_job(ctx, job, "started") end
+    local opts = follow_options(ctx.flags)
+    opts.until_statuses = opts.until_statuses or { "completed", "failed", "cancelled", "stopped" }
+    return then_watch(ctx, ctx.flags.job, job_line("started", job), opts)
   end,
 })
 
@@ -495,10 +547,7 @@ define("cancel", {
   summary = "Cancel alignment.",
   description = "Cancel the job's alignment.",
   build = job_argument,
-  run = function(ctx)
-    print_job(ctx, ctx.client().data_jobs:cancel(ctx.flags.job), "cancelled")
-    return EXIT.ok
-  end,
+  run = function(ctx) return print_job(ctx, ctx.client().data_jobs:cancel(ctx.flags.job), "cancelled") end,
 })
 
 define("delete", {
@@ -508,10 +557,14 @@ define("delete", {
   run = function(ctx)
     local id = ctx.flags.job
     ctx.client().data_jobs:delete(id)
-    if ctx.flags.json then ctx.json({ id = id, deleted = true }) else ctx.print("deleted " .. safe(id)) end
-    return EXIT.ok
+    return done(ctx, { id = id, deleted = true }, "deleted " .. safe(id))
   end,
 })
+
+local OUTPUTS = {
+  headers = { "ID", "FILENAME", "PURPOSE", "TYPE", "SIZE" }, empty = "no outputs yet",
+  row = function(_, o) return { o.id, o.filename, o.purpose, o.file_type, text.bytes(o.bytes) } end,
+}
 
 define("outputs", {
   summary = "The alignment's output files.",
@@ -519,14 +572,7 @@ define("outputs", {
   build = job_argument,
   run = function(ctx)
     local outputs = ctx.client().data_jobs:outputs(ctx.flags.job)
-    if ctx.flags.json then ctx.json(outputs) return EXIT.ok end
-    if #outputs == 0 then ctx.print("no outputs yet") return EXIT.ok end
-    local rows = {}
-    for _, o in ipairs(outputs) do
-      rows[#rows + 1] = { safe(o.id), safe(o.filename), safe(o.purpose), safe(o.file_type), render.bytes(o.bytes) }
-    end
-    render.table(ctx.print, { "ID", "FILENAME", "PURPOSE", "TYPE", "SIZE" }, rows, table_width(ctx))
-    return EXIT.ok
+    return show_list(ctx, outputs, OUTPUTS, ipairs(outputs))
   end,
 })
 
@@ -547,10 +593,7 @@ define("download", {
     probe:close()
     local client = ctx.client()
     local outputs = client.data_jobs:outputs(ctx.flags.job)
-    if #outputs == 0 then
-      if ctx.flags.json then ctx.json(setmetatable({}, seekrflow.array_mt)) else ctx.print("no outputs yet") end
-      return EXIT.ok
-    end
+    if #outputs == 0 then return done(ctx, array(), OUTPUTS.empty) end
     local saved, taken = {}, {}
     for i, o in ipairs(outputs) do
       local name = uploads.local_name(o.filename, o.id)
@@ -566,12 +609,12 @@ define("download", {
         bytes = result.bytes }
       -- with --json, one array at the end
       if ctx.isatty and not ctx.flags.json then
-        ctx.print((" %s  %s"):format(render.bytes(result.bytes), ctx.paint("green", "✓")))
+        ctx.print((" %s  %s"):format(text.bytes(result.bytes), ctx.paint("green", "✓")))
       elseif not ctx.flags.json then
         ctx.print(safe(path))
       end
     end
-    if ctx.flags.json then ctx.json(setmetatable(saved, seekrflow.array_mt)) end
+    if ctx.flags.json then ctx.json(array(saved)) end
     return EXIT.ok
   end,
 })
@@ -589,23 +632,29 @@ define("upload", {
     cmd:flag("--table", "Print a table (id, name, size) even into a pipe.")
   end,
   run = function(ctx)
-    uploads.check_paths(ctx.flags.paths)
-    local uploaded = uploads(ctx, ctx.flags.paths, ctx.flags.purpose)
-    if ctx.flags.json then
-      ctx.json(setmetatable(uploaded, seekrflow.array_mt))
-    elseif ctx.flags.table or ctx.isatty then
-      local rows = {}
-      for i, file in ipairs(uploaded) do
-        rows[#rows + 1] = { safe(file.id), safe(file.filename or ctx.flags.paths[i]), render.bytes(file.bytes) }
-      end
-      render.table(ctx.print, { "FILE ID", "NAME", "SIZE" }, rows, table_width(ctx))
-    else
-      for _, file in ipairs(uploaded) do ctx.print(safe(file.id)) end
+    local paths = ctx.flags.paths
+    uploads.check_paths(paths)
+    local uploaded = uploads(ctx, paths, ctx.flags.purpose)
+    if ctx.flags.json or ctx.flags.table or ctx.isatty then
+      return show_list(ctx, array(uploaded), {
+        headers = { "FILE ID", "NAME", "SIZE" },
+        row = function(i, file) return { file.id, file.filename or paths[i], text.bytes(file.bytes) } end,
+      }, ipairs(uploaded))
     end
+    for _, file in ipairs(uploaded) do ctx.print(safe(file.id)) end
     return EXIT.ok
   end,
 })
 
+--- The failed files of a job that add-files --retry-failed or remove-files --failed act on: the
+--- job's detail, its failure summary, and the ids of its plan `kind` ("retry", "remove").
+local function remedy_plan(ctx, id, kind)
+  local before = ctx.client().data_jobs:retrieve(id)
+  local s = require("seekrflow.summary").of(before)
+  return before, s, s.plan[kind] or {}
+end
+
+--- Failed files by name and id, as "a.pdf (file-…), file-…".
 local function names_of(s, ids)
   local by_id = {}
   for _, entry in ipairs(s.failed) do by_id[entry.file_id] = entry.filename end
@@ -627,35 +676,25 @@ define("add-files", {
       :count("*")
     cmd:option("--method", "Ingestion method (default: the server's, \"best\")."):argname("METHOD")
     cmd:flag("--retry-failed", "Attach again the files whose failure was transient.")
-    cmd:flag("-w --wait", "Wait until ingestion ends (exit codes of seekrflow watch).")
-    timeout_option(cmd, "(with --wait)")
-    watch_options(cmd)
+    then_watch_options(cmd, "-w --wait", "Wait until ingestion ends")
   end,
   run = function(ctx)
     local f = ctx.flags
     local id = f.job
-    local detail
+    local detail, line
     if f.retry_failed then
       if #f.file_ids > 0 or #uploads.paths(f.upload) > 0 then
         usage_error("--retry-failed attaches the failed files again: give no FILE_ID or --upload with it")
       end
-      local summary = require "seekrflow.summary"
-      local before = ctx.client().data_jobs:retrieve(id)
-      local s = summary.of(before)
-      if #s.plan.retry == 0 then
-        if f.json then
-          ctx.json({ id = before.id, retried = setmetatable({}, seekrflow.array_mt) })
-        else
-          ctx.print(("nothing to retry: no file of %s failed for a reason a retry can fix%s"):format(safe(id),
-            #s.failed > 0 and " (see seekrflow failures " .. safe(id) .. ")" or ""))
-        end
-        return EXIT.ok
+      local before, s, retry = remedy_plan(ctx, id, "retry")
+      if #retry == 0 then
+        return done(ctx, { id = before.id, retried = array() }, ("nothing to retry: no file of %s failed for a "
+          .. "reason a retry can fix%s"):format(safe(id), #s.failed > 0 and " (see seekrflow failures "
+          .. safe(id) .. ")" or ""))
       end
       detail = require("seekrflow.remediate").retry(ctx.client(), before)
-      if not f.json then
-        ctx.print(("re-added %d %s to %s: %s"):format(#s.plan.retry, render.plural(#s.plan.retry, "file", "files"),
-          safe(id), names_of(s, s.plan.retry)))
-      end
+      line = ("re-added %d %s to %s: %s"):format(#retry, text.plural(#retry, "file", "files"), safe(id),
+        names_of(s, retry))
     else
       uploads.check_ids(f.file_ids)
       local paths = uploads.paths(f.upload)
@@ -665,11 +704,10 @@ define("add-files", {
       if #ids == 0 and #paths == 0 then usage_error("give at least one FILE_ID or --upload PATH...") end
       for _, file in ipairs(uploads(ctx, paths)) do ids[#ids + 1] = file.id end
       detail = ctx.client().data_jobs:add_files(id, { file_ids = ids, method = f.method })
-      if not (f.wait and f.json) then print_job(ctx, detail, "files added to") end
+      line = job_line("files added to", detail)
     end
-    if f.retry_failed and f.json and not f.wait then ctx.json(detail) end
-    if f.wait then return follow.run(ctx, id, follow_options(f)) end
-    return EXIT.ok
+    if f.wait then return then_watch(ctx, id, line) end
+    return done(ctx, detail, line)
   end,
 })
 
@@ -687,33 +725,18 @@ define("remove-files", {
     local id = f.job
     if f.failed then
       if #f.file_ids > 0 then usage_error("--failed detaches the failed files: give no FILE_ID with it") end
-      local summary = require "seekrflow.summary"
-      local client = ctx.client()
-      local before = client.data_jobs:retrieve(id)
-      local s = summary.of(before)
-      local removed = s.plan.remove or {}
+      local before, s, removed = remedy_plan(ctx, id, "remove")
       if #removed == 0 then
-        if f.json then
-          ctx.json({ id = before.id, removed = setmetatable({}, seekrflow.array_mt) })
-        else
-          ctx.print(("nothing to remove: no failed files in %s"):format(safe(id)))
-        end
-        return EXIT.ok
+        return done(ctx, { id = before.id, removed = array() }, ("nothing to remove: no failed files in %s")
+          :format(safe(id)))
       end
-      local detail = require("seekrflow.remediate").remove_failed(client, before)
-      if f.json then
-        ctx.json(detail)
-      else
-        ctx.print(("removed %d failed %s from %s: %s"):format(#removed, render.plural(#removed, "file", "files"),
-          safe(id), names_of(s, removed)))
-        ctx.print(("  now %s"):format(safe(detail.status)))
-      end
-      return EXIT.ok
+      local detail = require("seekrflow.remediate").remove_failed(ctx.client(), before)
+      return done(ctx, detail, ("removed %d failed %s from %s: %s\n  now %s"):format(#removed,
+        text.plural(#removed, "file", "files"), safe(id), names_of(s, removed), safe(detail.status)))
     end
     if #f.file_ids == 0 then usage_error("give at least one FILE_ID (or --failed)") end
     uploads.check_ids(f.file_ids)
-    print_job(ctx, ctx.client().data_jobs:remove_files(id, f.file_ids), "files removed from")
-    return EXIT.ok
+    return print_job(ctx, ctx.client().data_jobs:remove_files(id, f.file_ids), "files removed from")
   end,
 })
 
@@ -723,14 +746,9 @@ define("version", {
   summary = "Print the version.",
   description = "Print the version of seekrflow, the Lua it runs on, libcurl and the TLS library.",
   run = function(ctx)
-    if ctx.flags.json then
-      ctx.json({ version = seekrflow._VERSION, lua = seekrflow.built_for, curl = seekrflow.curl_version,
-        tls = seekrflow.tls_backend })
-    else
-      ctx.print(("seekrflow %s (%s, libcurl %s, %s)"):format(seekrflow._VERSION, seekrflow.built_for,
-        seekrflow.curl_version, seekrflow.tls_backend))
-    end
-    return EXIT.ok
+    return done(ctx, { version = seekrflow._VERSION, lua = seekrflow.built_for, curl = seekrflow.curl_version,
+      tls = seekrflow.tls_backend }, ("seekrflow %s (%s, libcurl %s, %s)"):format(seekrflow._VERSION,
+      seekrflow.built_for, seekrflow.curl_version, seekrflow.tls_backend))
   end,
 })
 
@@ -742,13 +760,13 @@ define("help", {
   end,
   run = function(ctx)
     local topic = ctx.flags.topic
-    if topic == nil then
-      ctx.write(ctx.parser:get_help() .. "\n")
-      return EXIT.ok
+    local parser = ctx.parser
+    if topic ~= nil then
+      local def = commands.list[topic]
+      if not def then usage_error(("no command %q: see seekrflow --help"):format(topic)) end
+      parser = def.parser
     end
-    local def = commands.list[topic]
-    if not def then usage_error(("no command %q: see seekrflow --help"):format(topic)) end
-    ctx.write(def.parser:get_help() .. "\n")
+    ctx.write(parser:get_help() .. "\n")
     return EXIT.ok
   end,
 })

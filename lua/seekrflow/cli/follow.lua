@@ -4,10 +4,7 @@
 --- On a terminal a frame redrawn in place; in a pipe one line per change; with --json one
 --- event per line (see the README's event table) and a final `result` line, also on Ctrl-C.
 local seekrflow = require "seekrflow"
-local render = require "seekrflow.cli.render"
-local live = require "seekrflow.cli.live"
-local progress = require "seekrflow.progress"
-local ci = require "seekrflow.cli.ci"
+local text = require "seekrflow.text"
 
 local follow = {}
 
@@ -17,14 +14,14 @@ function follow.setup(deps)
   EXIT, WATCH_EXIT = deps.EXIT, deps.WATCH_EXIT
 end
 
-local safe = render.safe
+local safe = text.terminal_safe
 
 --- A wall clock with sub-second precision: the epoch second the watch started plus the
 --- monotonic time since, so timestamps never jump back while the watch runs.
 function follow.wall_clock()
   local epoch, mono = os.time(), seekrflow.monotonic()
   return function(monotonic)
-    return render.iso_time(epoch + ((monotonic or seekrflow.monotonic()) - mono))
+    return text.iso_time(epoch + ((monotonic or seekrflow.monotonic()) - mono))
   end
 end
 
@@ -83,6 +80,8 @@ end
 function follow.run(ctx, id, opts)
   local watch = require "seekrflow.watch"
   local summary = require "seekrflow.summary"
+  local progress = require "seekrflow.progress"
+  local live = require "seekrflow.cli.live"
   local f = ctx.flags
   local client = ctx.client()
   local started = seekrflow.monotonic()
@@ -156,7 +155,7 @@ function follow.run(ctx, id, opts)
       or result.error.class == "forbidden") then
     code = EXIT.auth
   end
-  if s then ci.report(ctx, s, result.reason) end
+  if s then require("seekrflow.cli.ci").report(ctx, s, result.reason) end
   if f.json then
     ctx.json({ type = "result", job_id = id, reason = result.reason, status = latest and latest.status,
       error = result.error, polls = result.polls, elapsed = follow.seconds(result.elapsed or 0),
@@ -177,10 +176,10 @@ function follow.run(ctx, id, opts)
     error = paint("red", "✗ " .. safe(result.error)),
   }
   ctx.print(("%s  (%s, %d polls)"):format(verdicts[result.reason] or result.reason,
-    render.duration(result.elapsed), result.polls or 0))
+    text.duration(result.elapsed), result.polls or 0))
   if s and (#s.failed > 0 or result.reason == "needs_review") then
     ctx.print("")
-    ctx.write(summary.render(s, { color = ctx.color, width = ctx.isatty and ctx.columns or nil }))
+    ctx.write(summary.render(s, { color = ctx.color, width = ctx.width }))
   end
   return code
 end

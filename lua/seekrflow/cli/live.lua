@@ -4,7 +4,7 @@
 --- On a terminal: a frame (job, per-file state, queue positions, alignment,
 --- elapsed time) redrawn in place, never scrolled. Elsewhere (a pipe, a log
 --- file, CI): one line per change, so the output reads as a history.
-local render = require "seekrflow.cli.render"
+local text = require "seekrflow.text"
 local progress = require "seekrflow.progress"
 
 local live = {}
@@ -31,7 +31,7 @@ end
 
 local function file_line(row, paint)
   local look = progress.LOOK[row.state] or progress.LOOK.unknown
-  return ("  %s %-24s %s"):format(paint(look[2], look[1]), render.clip(row.name, 24), paint(look[2], row.text))
+  return ("  %s %-24s %s"):format(paint(look[2], look[1]), text.clip(row.name, 24), paint(look[2], row.text))
 end
 
 --- The frame for a progress view, as lines. opts.created replaces the elapsed time (a
@@ -47,7 +47,7 @@ function live.frame(v, paint, opts)
   lines[#lines + 1] = ("  status %s%s   %s"):format(
     paint(v.status == "needs_review" and "yellow" or "bold", v.status or "connecting…"),
     v.status_message and ("  " .. paint("dim", v.status_message)) or "",
-    opts.created and ("created " .. render.safe(opts.created)) or ("elapsed " .. render.duration(v.elapsed)))
+    opts.created and ("created " .. text.terminal_safe(opts.created)) or ("elapsed " .. text.duration(v.elapsed)))
   for _, row in ipairs(v.files) do lines[#lines + 1] = file_line(row, paint) end
   if v.alignment then lines[#lines + 1] = "  " .. v.alignment.text end
   if v.last_event then lines[#lines + 1] = paint("dim", "  last event: " .. v.last_event) end
@@ -67,7 +67,7 @@ function live.terminal(write, paint, columns)
     end
     for _, line in ipairs(lines) do
       -- a wrapped line would break the count of lines to move back over
-      buffer[#buffer + 1] = render.clip(line, columns - 1) .. "\n"
+      buffer[#buffer + 1] = text.clip(line, columns - 1) .. "\n"
     end
     write(table.concat(buffer))
     self.drawn = #lines
@@ -78,8 +78,8 @@ end
 --- One line per change, for pipes and logs.
 function live.lines(write, paint)
   local view = {}
-  local function say(elapsed, text)
-    write(("%s %s\n"):format(paint("dim", render.duration(elapsed or 0)), text))
+  local function say(elapsed, line)
+    write(("%s %s\n"):format(paint("dim", text.duration(elapsed or 0)), line))
   end
   --- The state found by the first poll, compactly: the job, each attached
   --- file as it stands, and the latest event (not the whole history).

@@ -10,9 +10,7 @@
 ---   130 interrupted, 4 authentication (401/403), 1 an error, 5 alignment failed or cancelled,
 ---   6 timed out, 3 needs review, 0 ready or completed (also when there was no job to watch).
 local seekrflow = require "seekrflow"
-local core = require "seekrflow.core"
 local text = require "seekrflow.text"
-local watch_many = require "seekrflow.watch_many"
 local ci = require "seekrflow.cli.ci"
 
 local many = {}
@@ -162,6 +160,7 @@ end
 -- ------------------------------------------------------------------------------------------
 
 local function terminal_view(ctx, state)
+  local core = require "seekrflow.core"
   local view = { drawn = 0, last = -math.huge }
   function view.draw(force)
     local now = seekrflow.monotonic()
@@ -319,7 +318,7 @@ function many.watch(ctx, targets, opts)
     if e.type == "job_added" and e.job and type(e.job.name) == "string" then state.names[e.job_id] = e.job.name end
     if f.json then ctx.json(json_event(e, iso, started)) else view.event(e) end
   end
-  m = watch_many.new(client, targets, {
+  m = require("seekrflow.watch_many").new(client, targets, {
     until_statuses = opts.until_statuses, timeout = opts.timeout, min_interval = opts.min_interval,
     max_interval = opts.max_interval, concurrency = opts.concurrency, on_event = on_event,
     discover_interval = opts.discover_interval,
@@ -394,7 +393,7 @@ function many.failures(ctx, opts)
         out[#out + 1] = { job_id = job.id, name = d.name, status = d.status, summary = s }
       else
         if found > 1 then ctx.print("") end
-        ctx.write(summary.render(s, { color = ctx.color, width = ctx.isatty and ctx.columns or nil }))
+        ctx.write(summary.render(s, { color = ctx.color, width = ctx.width }))
       end
     end
   end
