@@ -94,7 +94,7 @@ end
 function commands.run(command, ctx)
   local ok, result = xpcall(function() return command.run(ctx) end, function(e)
     if type(e) == "table" then return e end
-    if type(e) == "string" and e:find("interrupted!", 1, true) then return { interrupted = true } end
+    if follow.is_interrupt(e) then return { interrupted = true } end
     return { internal = debug.traceback(tostring(e), 2) }
   end)
   if ctx._client then ctx._client:close() end
