@@ -3,27 +3,16 @@
 local h = require "nvim.helpers"
 local assert = require "luassert"
 local sim = h.sim
+local row = require("helpers.util").row_line
 
 local ERROR = vim.log.levels.ERROR
 
 local function timeline_buffer(id) return h.buffer_named("seekrflow://timeline/" .. id) end
 
--- The line of a row: the one starting with its label.
-local function row(lines, label)
-  for _, line in ipairs(lines) do
-    if line:sub(1, #label) == label then return line end
-  end
-  error("no row " .. label .. " in:\n" .. table.concat(lines, "\n"))
-end
-
 return function(test)
   test(":SeekrflowTimeline draws each file's wait and run, highlighted, with keys to act", function()
     local client = h.client()
-    local id = sim.job_with_files(client, {
-      { "handbook.pdf", "%PDF-1.7\n" .. string.rep("Refund policy.\n", 200) },
-      { "empty.pptx", "" },
-      { "\27]0;PWNED\7notes.md", "# Notes\n" },
-    })
+    local id = sim.job_with_files(client, sim.outcome_files("\27]0;PWNED\7notes.md"))
     h.poll(15000, function() return client.data_jobs:retrieve(id).status ~= "file_processing" end,
       "ingestion to end")
     local notes = h.capture_notify()
