@@ -127,7 +127,7 @@ local function ensure_buffer(plugin)
     local function on_job(action)
       return function()
         local id = dashboard.job_at_cursor()
-        if id then action(id) else vim.notify("seekrflow: put the cursor on a job's line", vim.log.levels.INFO) end
+        if id then action(id) else plugin._notify("put the cursor on a job's line", vim.log.levels.INFO) end
       end
     end
     map("<CR>", on_job(function(id) plugin.failures(id) end), "seekrflow: failures of this job")
@@ -174,7 +174,7 @@ function dashboard.open(plugin, driver, targets, opts)
     vim.schedule(function()
       draw()
       local n = result.counts
-      vim.notify(("seekrflow: dashboard watch %s — %d ready, %d need review, %d other"):format(result.reason,
+      plugin._notify(("dashboard watch %s — %d ready, %d need review, %d other"):format(result.reason,
         n.reached or 0, n.needs_review or 0, #result.order - (n.reached or 0) - (n.needs_review or 0)),
         vim.log.levels.INFO)
     end)

@@ -149,6 +149,10 @@ local function notify(message, level)
   vim.notify(fit_message_area(text), level, { title = "seekrflow" })
 end
 
+--- The plugin's one way to notify, for its views too (dashboard, timeline): `notify = false`
+--- silences all but errors; the text is neutralised and the key scrubbed here.
+M._notify = notify
+
 local function notify_error(prefix, err)
   local text = message_of(err)
   notify(prefix and (prefix .. ": " .. text) or text, LEVELS.ERROR)

@@ -62,10 +62,6 @@ end
 -- One buffer per job, reused by a second :SeekrflowTimeline of the same job.
 local buffers = {}
 
-local function notify(message, level)
-  vim.notify("seekrflow: " .. message, level or vim.log.levels.INFO)
-end
-
 -- Draws a detail into buf at the width of its window.
 local function draw(buf, job_id, detail)
   local win = buffer.show(buf)
@@ -95,14 +91,14 @@ local function buffer_for(plugin, job_id, reopen)
   map("r", function() reopen() end, "fetch the job again and redraw")
   map("f", function() plugin.failures(job_id) end, "failures of this job")
   map("S", function()
-    if not entry.detail then return notify("nothing to save yet") end
+    if not entry.detail then return plugin._notify("nothing to save yet", vim.log.levels.INFO) end
     local path = vim.fn.input("Save the SVG report as: ", job_id:gsub("[^%w%.%-_]", "_") .. ".svg", "file")
     if path == "" then return end
     local ok, err = require("seekrflow.report").write(vim.fn.expand(path), entry.detail, { now = os.time() })
     if ok then
-      notify("report written to " .. text.terminal_safe(path))
+      plugin._notify("report written to " .. path, vim.log.levels.INFO)
     else
-      notify(text.terminal_safe(text.message_of(err)), vim.log.levels.ERROR)
+      plugin._notify(text.message_of(err), vim.log.levels.ERROR)
     end
   end, "save the picture as an SVG report")
   return entry
@@ -121,8 +117,7 @@ function nvim_timeline.open(plugin, driver, job_id, on_done)
   driver:send(driver.client.data_jobs:retrieve(job_id, { async = true }), function(detail, err)
     vim.schedule(function()
       if detail == nil then
-        notify(("%s: %s"):format(text.terminal_safe(job_id), text.terminal_safe(text.message_of(err))),
-          vim.log.levels.ERROR)
+        plugin._notify(("%s: %s"):format(job_id, text.message_of(err)), vim.log.levels.ERROR)
         if on_done then on_done(nil) end
         return
       end
