@@ -10,10 +10,11 @@
 local watch_many = require "seekrflow.watch_many"
 local text = require "seekrflow.text"
 local buffer = require "seekrflow.nvim.buffer"
+local actions = require "seekrflow.nvim.actions"
 
 local dashboard = {}
 
-local HINT = "<CR>/f failures · w watch · r retry · x remove failed · s start · S stop · q close"
+local HINT = "<CR>/f failures · w watch · " .. actions.HINT .. " · S stop · q close"
 local REDRAW_MS = 150
 
 -- One dashboard per Neovim: its buffer, the running watch, the rows last drawn.
@@ -124,18 +125,17 @@ local function ensure_buffer(plugin)
     local function map(key, fn, desc)
       vim.keymap.set("n", key, fn, { buffer = state.buf, nowait = true, silent = true, desc = desc })
     end
-    local function on_job(action)
-      return function()
-        local id = dashboard.job_at_cursor()
-        if id then action(id) else plugin._notify("put the cursor on a job's line", vim.log.levels.INFO) end
-      end
+    local function job_here()
+      local id = dashboard.job_at_cursor()
+      if id then return id end
+      return nil, "put the cursor on a job's line"
     end
-    map("<CR>", on_job(function(id) plugin.failures(id) end), "seekrflow: failures of this job")
-    map("f", on_job(function(id) plugin.failures(id) end), "seekrflow: failures of this job")
-    map("w", on_job(function(id) plugin.watch(id) end), "seekrflow: watch this job in a float")
-    map("r", on_job(function(id) plugin.retry(id) end), "seekrflow: retry this job's transient failures")
-    map("x", on_job(function(id) plugin.remove_failed(id) end), "seekrflow: remove this job's failed files")
-    map("s", on_job(function(id) plugin.start(id) end), "seekrflow: start this job's alignment")
+    local failures = actions.on_job(plugin, job_here, function(id) plugin.failures(id) end)
+    map("<CR>", failures, "seekrflow: failures of this job")
+    map("f", failures, "seekrflow: failures of this job")
+    local watch = actions.on_job(plugin, job_here, function(id) plugin.watch(id) end)
+    map("w", watch, "seekrflow: watch this job in a float")
+    actions.map(plugin, state.buf, job_here, { nowait = true, silent = true })
     map("S", function() dashboard.stop() end, "seekrflow: stop the dashboard's watch")
     map("q", function() vim.cmd("close") end, "seekrflow: close the dashboard")
   end

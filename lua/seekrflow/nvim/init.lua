@@ -29,6 +29,7 @@ local M = {}
 
 local quickfix = require "seekrflow.nvim.quickfix"
 local buffer = require "seekrflow.nvim.buffer"
+local actions = require "seekrflow.nvim.actions"
 local text_util = require "seekrflow.text"
 local options = require "seekrflow.options"
 
@@ -726,36 +727,12 @@ function M.remove_failed(job_id, on_done) return protect(remove_failed, job_id, 
 ---@param on_done fun(result: table|false|nil)?
 function M.start(job_id, on_done) return protect(start_job, job_id, on_done) end
 
--- The keys of the job list and of a failures quickfix list, and their hint.
-local ACTION_KEYS = {
-  { "r", "retry", M.retry, "retry the transient failures" },
-  { "x", "remove failed", M.remove_failed, "remove the failed files" },
-  { "s", "start", M.start, "start alignment" },
-}
-
-local function action_hint()
-  local parts = {}
-  for _, a in ipairs(ACTION_KEYS) do parts[#parts + 1] = a[1] .. " " .. a[2] end
-  return table.concat(parts, " · ")
-end
-
--- Buffer-local action keys; job_here() gives the job id or nil (then why).
-local function map_actions(buf, job_here)
-  for _, a in ipairs(ACTION_KEYS) do
-    vim.keymap.set("n", a[1], function()
-      local id, why = job_here()
-      if not id then return notify(why, LEVELS.INFO) end
-      a[3](id)
-    end, { buffer = buf, desc = "seekrflow: " .. a[4] })
-  end
-end
-
 -- ---------------------------------------------------------------------------
 -- jobs
 -- ---------------------------------------------------------------------------
 
 local JOBS_BUFFER = "seekrflow://jobs"
-local JOBS_HINT = "<CR> watch · f failures · " .. action_hint() .. " · q close"
+local JOBS_HINT = "<CR> watch · f failures · " .. actions.HINT .. " · q close"
 
 local function jobs_lines(jobs)
   local safe = text_util.terminal_safe
@@ -784,17 +761,11 @@ local function jobs_buffer()
       or "no job id on this line"
   end
   vim.keymap.set("n", "q", "<cmd>close<cr>", { buffer = buf, desc = "close the job list" })
-  vim.keymap.set("n", "<CR>", function()
-    local id, why = id_here()
-    if not id then return notify(why, LEVELS.INFO) end
-    M.watch(id)
-  end, { buffer = buf, desc = "watch the job under the cursor" })
-  vim.keymap.set("n", "f", function()
-    local id, why = id_here()
-    if not id then return notify(why, LEVELS.INFO) end
-    M.failures(id)
-  end, { buffer = buf, desc = "failed files of the job under the cursor" })
-  map_actions(buf, id_here)
+  vim.keymap.set("n", "<CR>", actions.on_job(M, id_here, function(id) M.watch(id) end),
+    { buffer = buf, desc = "watch the job under the cursor" })
+  vim.keymap.set("n", "f", actions.on_job(M, id_here, function(id) M.failures(id) end),
+    { buffer = buf, desc = "failed files of the job under the cursor" })
+  actions.map(M, buf, id_here)
   state.jobs = buf
   return buf
 end
@@ -848,7 +819,7 @@ function M._map_quickfix(buf)
     return nil, "this quickfix list is not a seekrflow failures list"
   end
   if not job_here() then return end
-  map_actions(buf, job_here)
+  actions.map(M, buf, job_here)
 end
 
 -- ---------------------------------------------------------------------------
