@@ -12,6 +12,8 @@
 
 #include "sf_core.h"
 
+const char *const sf_sort_orders[] = {"asc", "desc", NULL};
+
 /* Registry key of core.null (read once when the core opens). */
 static const char key_null = 0;
 

@@ -42,9 +42,10 @@ void sf_secret_release(sf_secret *s) {
 
 typedef struct {
     sf_resource_push_fn push;
+    const void *ctx;
 } resource_entry;
 
-void sf_register_resource(lua_State *L, const char *field, sf_resource_push_fn push) {
+void sf_register_resource(lua_State *L, const char *field, sf_resource_push_fn push, const void *ctx) {
     resource_entry *e;
     sf_rawgetp(L, LUA_REGISTRYINDEX, &sf_key_resources);
     if (lua_type(L, -1) != LUA_TTABLE) {
@@ -55,6 +56,7 @@ void sf_register_resource(lua_State *L, const char *field, sf_resource_push_fn p
     }
     e = sf_newuserdata(L, sizeof *e);
     e->push = push;
+    e->ctx = ctx;
     lua_setfield(L, -2, field);
     lua_pop(L, 1);
 }
@@ -85,7 +87,7 @@ static int push_resource(lua_State *L, int client_idx, int key_idx) {
     lua_rawget(L, -2);
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
-        e->push(L, client_idx);
+        e->push(L, client_idx, e->ctx);
         lua_pushvalue(L, key_idx);
         lua_pushvalue(L, -2);
         lua_rawset(L, -4);
@@ -270,20 +272,30 @@ static int l_client_index(lua_State *L) {
 
 /* ---- core.new_client(cfg) ---- */
 
+/* Pushes option name of the table at idx and returns 1, or pushes nothing
+ * and returns 0 when it is absent; a value of another type than type (what
+ * its message calls type_what) is an error. */
+static int cfg_value(lua_State *L, int idx, const char *name, int type, const char *type_what) {
+    lua_getfield(L, idx, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (lua_type(L, -1) != type)
+        sf_arg_error(L, "new_client: '%s' must be %s, not a %s", name, type_what, luaL_typename(L, -1));
+    return 1;
+}
+
 /* A string option, checked and copied; NULL when absent and not required. */
 static char *cfg_string(lua_State *L, int idx, const char *name, int required, size_t *len_out) {
     const char *s;
     size_t len;
     char *copy;
     char what[64];
-    lua_getfield(L, idx, name);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
+    if (!cfg_value(L, idx, name, LUA_TSTRING, "a string")) {
         if (required) sf_arg_error(L, "new_client: '%s' is required", name);
         return NULL;
     }
-    if (lua_type(L, -1) != LUA_TSTRING)
-        sf_arg_error(L, "new_client: '%s' must be a string, not a %s", name, luaL_typename(L, -1));
     s = lua_tolstring(L, -1, &len);
     snprintf(what, sizeof what, "new_client: '%s'", name);
     sf_check_header_value(L, what, s, len);
@@ -296,26 +308,18 @@ static char *cfg_string(lua_State *L, int idx, const char *name, int required, s
 }
 
 static double cfg_number(lua_State *L, int idx, const char *name, double dflt, double lo, double hi) {
-    double v = dflt;
-    lua_getfield(L, idx, name);
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TNUMBER)
-            sf_arg_error(L, "new_client: '%s' must be a number, not a %s", name, luaL_typename(L, -1));
-        v = lua_tonumber(L, -1);
-        if (!(v >= lo && v <= hi)) sf_arg_error(L, "new_client: '%s' must be between %g and %g", name, lo, hi);
-    }
+    double v;
+    if (!cfg_value(L, idx, name, LUA_TNUMBER, "a number")) return dflt;
+    v = lua_tonumber(L, -1);
     lua_pop(L, 1);
+    if (!(v >= lo && v <= hi)) sf_arg_error(L, "new_client: '%s' must be between %g and %g", name, lo, hi);
     return v;
 }
 
 static int cfg_boolean(lua_State *L, int idx, const char *name, int dflt) {
-    int v = dflt;
-    lua_getfield(L, idx, name);
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TBOOLEAN)
-            sf_arg_error(L, "new_client: '%s' must be true or false, not a %s", name, luaL_typename(L, -1));
-        v = lua_toboolean(L, -1);
-    }
+    int v;
+    if (!cfg_value(L, idx, name, LUA_TBOOLEAN, "true or false")) return dflt;
+    v = lua_toboolean(L, -1);
     lua_pop(L, 1);
     return v;
 }

@@ -79,44 +79,29 @@ static inline void sf_setfuncs(lua_State *L, const luaL_Reg *regs) {
     }
 }
 
-static inline void *sf_newuserdata(lua_State *L, size_t size) {
+/* A userdata's user value is a table traced by the GC, so references from it
+ * never leak: 5.4 gives a userdata as many as asked, 5.2 and 5.3 one each,
+ * 5.1 and LuaJIT an environment table. */
 #if LUA_VERSION_NUM >= 504
-    return lua_newuserdatauv(L, size, 1);
+#define SF_NEWUSERDATA(L, size, nuv) lua_newuserdatauv(L, size, nuv)
+#define sf_setuservalue(L, idx) ((void)lua_setiuservalue(L, idx, 1))
+#define sf_getuservalue(L, idx) ((void)lua_getiuservalue(L, idx, 1))
+#elif LUA_VERSION_NUM >= 502
+#define SF_NEWUSERDATA(L, size, nuv) lua_newuserdata(L, size)
+#define sf_setuservalue(L, idx) lua_setuservalue(L, idx)
+#define sf_getuservalue(L, idx) ((void)lua_getuservalue(L, idx))
 #else
-    return lua_newuserdata(L, size);
+#define SF_NEWUSERDATA(L, size, nuv) lua_newuserdata(L, size)
+#define sf_setuservalue(L, idx) ((void)lua_setfenv(L, idx))
+#define sf_getuservalue(L, idx) lua_getfenv(L, idx)
 #endif
-}
 
-/* Uservalue: a table traced by the GC, so references from it never leak. */
+/* A userdata with one user value (sf_setuservalue/sf_getuservalue). */
+static inline void *sf_newuserdata(lua_State *L, size_t size) { return SF_NEWUSERDATA(L, size, 1); }
+
 /* Scratch memory owned by the Lua stack (no user values): freed by the GC,
  * so an error while it is in use leaks nothing. */
-static inline void *sf_newscratch(lua_State *L, size_t size) {
-#if LUA_VERSION_NUM >= 504
-    return lua_newuserdatauv(L, size, 0);
-#else
-    return lua_newuserdata(L, size);
-#endif
-}
-
-static inline void sf_setuservalue(lua_State *L, int idx) {
-#if LUA_VERSION_NUM >= 504
-    lua_setiuservalue(L, idx, 1);
-#elif LUA_VERSION_NUM >= 502
-    lua_setuservalue(L, idx);
-#else
-    lua_setfenv(L, idx);
-#endif
-}
-
-static inline void sf_getuservalue(lua_State *L, int idx) {
-#if LUA_VERSION_NUM >= 504
-    lua_getiuservalue(L, idx, 1);
-#elif LUA_VERSION_NUM >= 502
-    lua_getuservalue(L, idx);
-#else
-    lua_getfenv(L, idx);
-#endif
-}
+static inline void *sf_newscratch(lua_State *L, size_t size) { return SF_NEWUSERDATA(L, size, 0); }
 
 /* Registry slots keyed by the address of a static char, not by a string. */
 static inline void sf_rawgetp(lua_State *L, int idx, const void *key) {

@@ -92,6 +92,10 @@ int sf_json_decode(lua_State *L, const char *text, size_t len, sf_kind kind);
 /* Encodes the value at idx. Returns 1 and pushes a string, or 0 and a message. */
 int sf_json_encode(lua_State *L, int idx);
 void sf_json_setmeta(lua_State *L, int idx, sf_kind kind);
+/* Calls f(ud[, the value at idx]) protected (idx 0: no value). Returns 1 with
+ * f's result pushed, or 0 with a message string pushed: the error when it is
+ * a string, fallback when not. */
+int sf_pcall_message(lua_State *L, lua_CFunction f, void *ud, int idx, const char *fallback);
 /* The kind named name (sf_kind_names), or an invalid_argument error. */
 sf_kind sf_kind_from_name(lua_State *L, const char *name, const char *where);
 void sf_open_json(lua_State *L);
@@ -198,11 +202,11 @@ int sf_client_call(lua_State *L, int client_idx, const sf_call *call);
 int sf_finish(lua_State *L, sf_client *c, int ok);
 void sf_open_http(lua_State *L);
 
-/* The resource registry: client.<field> is made by push on first access and
- * cached in the client's uservalue. Resources register themselves; the
- * transport names none. */
-typedef void (*sf_resource_push_fn)(lua_State *L, int client_idx);
-void sf_register_resource(lua_State *L, const char *field, sf_resource_push_fn push);
+/* The resource registry: client.<field> is made by push(L, client_idx, ctx)
+ * on first access and cached in the client's uservalue. Resources register
+ * themselves; the transport names none. */
+typedef void (*sf_resource_push_fn)(lua_State *L, int client_idx, const void *ctx);
+void sf_register_resource(lua_State *L, const char *field, sf_resource_push_fn push, const void *ctx);
 
 /* ---- platform (sf_platform.c) ---- */
 void sf_open_platform(lua_State *L);
@@ -226,6 +230,18 @@ typedef struct {
     long max;
     const char *const *values; /* allowed strings, or NULL */
 } field_spec;
+
+/* Ends an array of field_spec. */
+#define SF_FIELDS_END {NULL, F_STRING, 0, 0, 0, NULL}
+
+/* The sort and page fields of every list endpoint; what sort_by takes and
+ * the largest page are the resource's. */
+extern const char *const sf_sort_orders[];
+#define SF_LIST_FIELDS(sort_by_values, max_limit)      \
+    {"sort_by", F_STRING, 0, 1, 64, sort_by_values},   \
+    {"sort_order", F_STRING, 0, 1, 8, sf_sort_orders}, \
+    {"limit", F_INT, 0, 1, max_limit, NULL},           \
+    {"offset", F_INT, 0, 0, NO_MAX, NULL}
 
 /* Checks the table at idx against specs (ended by a NULL name) and pushes a
  * clean copy; unknown keys are errors and lists become JSON arrays. */
@@ -273,6 +289,9 @@ typedef struct {
     const char *echo;        /* a body field the service may drop silently, or NULL */
 } sf_endpoint;
 
+/* Ends an array of sf_endpoint. */
+#define SF_ENDPOINTS_END {NULL, NULL, NULL, NULL, SF_ARGS_NONE, NULL, NULL, SF_KIND_NONE, SF_RESULT_OBJECT, 0, NULL}
+
 typedef struct {
     const char *field;             /* client.<field> */
     const char *name;              /* the metatable's __name */
@@ -280,7 +299,8 @@ typedef struct {
     const sf_endpoint *endpoints;  /* ends with a row whose where is NULL */
 } sf_resource;
 
-/* Pushes the resource's methods table and registers its metatable. */
+/* Pushes the resource's methods table, registers its metatable and makes
+ * client.<field> a resource object (res must outlive the Lua state). */
 void sf_open_resource(lua_State *L, const sf_resource *res);
 /* Checks a colon call on the resource; pushes the client, returns its index. */
 int sf_check_self(lua_State *L, const sf_resource *res, const char *where);
@@ -293,8 +313,6 @@ int sf_check_result(lua_State *L, const void *row);
 int sf_iter_method(lua_State *L);
 int sf_download_call(lua_State *L, int client_idx, sf_client *c, sf_call *call, const sf_endpoint *e, int path_idx);
 void sf_open_downloads(lua_State *L);
-/* Pushes a new client.<field> object (the registry caches it). */
-void sf_push_resource(lua_State *L, int client_idx, const sf_resource *res);
 
 /* ---- the detail module (sf_detail.c) ---- */
 /* Needs the core table on top: sets core.detail, installs the methods. */

@@ -13,54 +13,49 @@
 static const char *const job_types[] = {"principle_files", "context_grounded_files",
                                         "context_grounded_vector_db", NULL};
 static const char *const sort_fields[] = {"name", "created_at", "job_type", NULL};
-static const char *const sort_orders[] = {"asc", "desc", NULL};
 
 #define MAX_TEXT 1000000L
 #define MAX_FILE_IDS 1000
-#define END {NULL, F_STRING, 0, 0, 0, NULL}
-
 static const field_spec list_fields[] = {
     {"job_type", F_STRING, 0, 1, 64, job_types},
-    {"sort_by", F_STRING, 0, 1, 64, sort_fields},
-    {"sort_order", F_STRING, 0, 1, 8, sort_orders},
-    {"limit", F_INT, 0, 1, 100, NULL},
-    {"offset", F_INT, 0, 0, NO_MAX, NULL},
-    END};
+    SF_LIST_FIELDS(sort_fields, 100),
+    SF_FIELDS_END};
+
+/* The fields create and update share, checked by one rule. */
+#define JOB_TEXT_FIELDS                                                   \
+    {"system_prompt", F_STRING, F_NULLABLE, 1, MAX_TEXT, NULL},           \
+    {"instructions", F_STRING, F_NULLABLE, 1, MAX_TEXT, NULL},            \
+    {"vector_database_id", F_STRING, F_NULLABLE, 0, SF_MAX_ID_LEN, NULL}, \
+    {"description", F_STRING, 0, 0, 100000, NULL}
 
 static const field_spec create_fields[] = {
     {"name", F_STRING, F_REQUIRED, 1, 255, NULL},
     {"job_type", F_STRING, F_REQUIRED, 1, 64, job_types},
-    {"system_prompt", F_STRING, F_NULLABLE, 1, MAX_TEXT, NULL},
-    {"instructions", F_STRING, F_NULLABLE, 1, MAX_TEXT, NULL},
-    {"vector_database_id", F_STRING, F_NULLABLE, 0, SF_MAX_ID_LEN, NULL},
-    {"description", F_STRING, 0, 0, 100000, NULL},
-    END};
+    JOB_TEXT_FIELDS,
+    SF_FIELDS_END};
 
 static const field_spec update_fields[] = {
     {"name", F_STRING, F_NULLABLE, 1, 255, NULL},
-    {"system_prompt", F_STRING, F_NULLABLE, 1, MAX_TEXT, NULL},
-    {"instructions", F_STRING, F_NULLABLE, 1, MAX_TEXT, NULL},
-    {"vector_database_id", F_STRING, F_NULLABLE, 0, SF_MAX_ID_LEN, NULL},
-    {"description", F_STRING, 0, 0, 100000, NULL},
-    END};
+    JOB_TEXT_FIELDS,
+    SF_FIELDS_END};
 
 static const field_spec add_files_fields[] = {
     {"file_ids", F_STRING_LIST, F_REQUIRED, 1, MAX_FILE_IDS, NULL},
     {"method", F_STRING, F_NULLABLE, 1, 64, NULL},
-    END};
+    SF_FIELDS_END};
 
 static const field_spec remove_files_fields[] = {
     {"file_ids", F_STRING_LIST, F_REQUIRED, 1, MAX_FILE_IDS, NULL},
-    END};
+    SF_FIELDS_END};
 
 static const field_spec clone_fields[] = {
     {"name", F_STRING, F_NULLABLE, 1, 255, NULL},
-    END};
+    SF_FIELDS_END};
 
 static const field_spec prompt_fields[] = {
     {"instructions", F_STRING, F_REQUIRED, 0, MAX_TEXT, NULL},
     {"document_summary", F_STRING, F_NULLABLE, 0, MAX_TEXT, NULL},
-    END};
+    SF_FIELDS_END};
 
 #define JOB "data job id"
 #define J(path) "flow/data-jobs" path
@@ -91,30 +86,17 @@ static const sf_endpoint endpoints[] = {
      "request", SF_KIND_NONE, SF_RESULT_OBJECT, 0, NULL},
     {"data_jobs:outputs", "GET", J("/{id}/outputs"), JOB, SF_ARGS_NONE, NULL, NULL, SF_KIND_OUTPUT, SF_RESULT_ARRAY,
      0, NULL},
-    {NULL, NULL, NULL, NULL, SF_ARGS_NONE, NULL, NULL, SF_KIND_NONE, SF_RESULT_OBJECT, 0, NULL}};
+    SF_ENDPOINTS_END};
 
 static const sf_resource data_jobs = {"data_jobs", "seekrflow.data_jobs", &sf_key_data_jobs_mt, endpoints};
 
-static void push_data_jobs(lua_State *L, int client_idx) { sf_push_resource(L, client_idx, &data_jobs); }
-
-/* Needs the core table on top; sets core.data_jobs and
- * package.loaded["seekrflow.data_jobs"] to the methods table. */
+/* Needs the core table on top; sets core.data_jobs to the methods table
+ * (luaopen_seekrflow_core publishes it as seekrflow.data_jobs). */
 void sf_open_data_jobs(lua_State *L) {
-    sf_register_resource(L, "data_jobs", push_data_jobs);
     sf_open_resource(L, &data_jobs);
     /* The most file ids one add_files/remove_files takes: callers with more
      * (remediate.retry over a large job) send them in batches of this size. */
     lua_pushinteger(L, MAX_FILE_IDS);
     lua_setfield(L, -2, "max_file_ids");
-    lua_getglobal(L, "package");
-    if (lua_type(L, -1) == LUA_TTABLE) {
-        lua_getfield(L, -1, "loaded");
-        if (lua_type(L, -1) == LUA_TTABLE) {
-            lua_pushvalue(L, -3);
-            lua_setfield(L, -2, "seekrflow.data_jobs");
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
     lua_setfield(L, -2, "data_jobs");
 }

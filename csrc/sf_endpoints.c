@@ -35,9 +35,10 @@ int sf_check_self(lua_State *L, const sf_resource *res, const char *where) {
     return lua_gettop(L);
 }
 
-/* A new resource object bound to the client at client_idx; the registry
- * (sf_client.c) caches it in the client's uservalue. */
-void sf_push_resource(lua_State *L, int client_idx, const sf_resource *res) {
+/* A new resource object (ctx: its sf_resource) bound to the client at
+ * client_idx; the registry (sf_client.c) caches it in the client's uservalue. */
+static void push_resource_object(lua_State *L, int client_idx, const void *ctx) {
+    const sf_resource *res = ctx;
     client_idx = sf_absindex(L, client_idx);
     lua_createtable(L, 0, 1);
     lua_pushvalue(L, client_idx);
@@ -337,9 +338,11 @@ static int l_endpoint(lua_State *L) {
     return 2;
 }
 
-/* Pushes the methods table of a resource and registers its metatable. */
+/* Pushes the methods table of a resource, registers its metatable and
+ * client.<field>. */
 void sf_open_resource(lua_State *L, const sf_resource *res) {
     const sf_endpoint *e;
+    sf_register_resource(L, res->field, push_resource_object, res);
     lua_createtable(L, 0, 2); /* the resource metatable */
     lua_newtable(L);          /* its methods */
     for (e = res->endpoints; e->where != NULL; e++) {

@@ -13,22 +13,16 @@ static const char *const list_purposes[] = {"alignment", "fine-tune", "reinforce
                                             "preference-fine-tune", "pre-train", "ingestion",
                                             "vector-ingestion", "", NULL};
 static const char *const file_sorts[] = {"created_at", "filename", "type", "bytes", NULL};
-static const char *const sort_orders[] = {"asc", "desc", NULL};
-
-#define END {NULL, F_STRING, 0, 0, 0, NULL}
 
 static const field_spec upload_fields[] = {
     {"purpose", F_STRING, 0, 1, 64, purposes},
     {"filename", F_STRING, 0, 1, 255, NULL},
-    END};
+    SF_FIELDS_END};
 
 static const field_spec list_fields[] = {
     {"purpose", F_STRING, 0, 0, 64, list_purposes},
-    {"sort_by", F_STRING, 0, 1, 64, file_sorts},
-    {"sort_order", F_STRING, 0, 1, 8, sort_orders},
-    {"limit", F_INT, 0, 1, 1000, NULL},
-    {"offset", F_INT, 0, 0, NO_MAX, NULL},
-    END};
+    SF_LIST_FIELDS(file_sorts, 1000),
+    SF_FIELDS_END};
 
 static const sf_endpoint endpoints[] = {
     /* where, method, path, id, args, fields, fields_what, kind, result, flags, echo */
@@ -42,14 +36,11 @@ static const sf_endpoint endpoints[] = {
      SF_RESULT_LIST, SF_EP_PAGED, NULL},
     {"files:download", "GET", "flow/files/{id}/content", "file id", SF_ARGS_DOWNLOAD, NULL, NULL, SF_KIND_NONE,
      SF_RESULT_DELETED, 0, NULL},
-    {NULL, NULL, NULL, NULL, SF_ARGS_NONE, NULL, NULL, SF_KIND_NONE, SF_RESULT_OBJECT, 0, NULL}};
+    SF_ENDPOINTS_END};
 
 static const sf_resource files = {"files", "seekrflow.files", &sf_key_files_mt, endpoints};
 
-static void push_files(lua_State *L, int client_idx) { sf_push_resource(L, client_idx, &files); }
-
 void sf_open_files(lua_State *L) {
-    sf_register_resource(L, "files", push_files);
     sf_open_resource(L, &files);
     lua_pop(L, 1);
 }

@@ -190,6 +190,11 @@ static char *scratch(decoder *d, size_t need) {
     return d->scratch;
 }
 
+/* Whether the text at d->p starts with lit, n bytes long. */
+static int at_literal(const decoder *d, const char *lit, size_t n) {
+    return (size_t)(d->end - d->p) >= n && memcmp(d->p, lit, n) == 0;
+}
+
 static const unsigned char *skip_space(const unsigned char *p, const unsigned char *end) {
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
     return p;
@@ -413,6 +418,21 @@ static void enter(decoder *d) {
     if (!lua_checkstack(d->L, 8)) fail_at(d, d->p, "out of Lua stack space while decoding");
 }
 
+/* After an array element or object member: 1 past a ',' (and the space after
+ * it), 0 past the closer; anything else is the error expected. */
+static int next_member(decoder *d, unsigned char closer, const char *expected) {
+    d->p = skip_space(d->p, d->end);
+    if (d->p < d->end && *d->p == ',') {
+        d->p = skip_space(d->p + 1, d->end);
+        return 1;
+    }
+    if (d->p < d->end && *d->p == closer) {
+        d->p++;
+        return 0;
+    }
+    return fail_at(d, d->p, expected);
+}
+
 static void push_array(decoder *d, sf_kind kind) {
     lua_State *L = d->L;
     int base = lua_gettop(L) + 1, table = 0;
@@ -423,7 +443,7 @@ static void push_array(decoder *d, sf_kind kind) {
         d->p++;
         lua_createtable(L, 0, 0);
     } else {
-        for (;;) {
+        do {
             if (!table && (d->pending >= d->pending_budget || !lua_checkstack(L, 8))) {
                 /* Out of stack budget: the elements so far go into the table
                  * now, the rest is appended as it comes. */
@@ -438,17 +458,7 @@ static void push_array(decoder *d, sf_kind kind) {
             n++;
             if (table) lua_rawseti(L, base, (int)n);
             else d->pending++;
-            d->p = skip_space(d->p, d->end);
-            if (d->p < d->end && *d->p == ',') {
-                d->p = skip_space(d->p + 1, d->end);
-                continue;
-            }
-            if (d->p < d->end && *d->p == ']') {
-                d->p++;
-                break;
-            }
-            fail_at(d, d->p, "',' or ']' expected in array");
-        }
+        } while (next_member(d, ']', "',' or ']' expected in array"));
         if (!table) {
             size_t i;
             lua_createtable(L, (int)n, 0);
@@ -476,7 +486,7 @@ static void push_object(decoder *d, sf_kind kind) {
     if (d->p < d->end && *d->p == '}') {
         d->p++;
     } else {
-        for (;;) {
+        do {
             const char *key = NULL;
             size_t key_len = 0;
             if (d->p >= d->end || *d->p != '"') fail_at(d, d->p, "string key expected in object");
@@ -487,7 +497,7 @@ static void push_object(decoder *d, sf_kind kind) {
             d->p = skip_space(d->p + 1, d->end);
             if (d->p < d->end && *d->p == 'n') {
                 /* null: never stored; a duplicate key's null still wins. */
-                if (d->end - d->p < 4 || memcmp(d->p, "null", 4) != 0) fail_at(d, d->p, "invalid literal");
+                if (!at_literal(d, "null", 4)) fail_at(d, d->p, "invalid literal");
                 count_value(d);
                 d->p += 4;
                 lua_pushnil(L);
@@ -499,17 +509,7 @@ static void push_object(decoder *d, sf_kind kind) {
                 stored++;
             }
             lua_rawset(L, table);
-            d->p = skip_space(d->p, d->end);
-            if (d->p < d->end && *d->p == ',') {
-                d->p = skip_space(d->p + 1, d->end);
-                continue;
-            }
-            if (d->p < d->end && *d->p == '}') {
-                d->p++;
-                break;
-            }
-            fail_at(d, d->p, "',' or '}' expected in object");
-        }
+        } while (next_member(d, '}', "',' or '}' expected in object"));
     }
     d->object_hint[d->depth] = stored;
     d->depth--;
@@ -524,21 +524,17 @@ static void push_value(decoder *d, sf_kind kind) {
     case '[': push_array(d, kind); return;
     case '"': push_string(d, NULL, NULL); return;
     case 't':
-        if (d->end - p >= 4 && memcmp(p, "true", 4) == 0) {
-            d->p += 4;
-            lua_pushboolean(d->L, 1);
+    case 'f': {
+        int yes = *p == 't';
+        if (yes ? at_literal(d, "true", 4) : at_literal(d, "false", 5)) {
+            d->p += yes ? 4 : 5;
+            lua_pushboolean(d->L, yes);
             return;
         }
         break;
-    case 'f':
-        if (d->end - p >= 5 && memcmp(p, "false", 5) == 0) {
-            d->p += 5;
-            lua_pushboolean(d->L, 0);
-            return;
-        }
-        break;
+    }
     case 'n':
-        if (d->end - p >= 4 && memcmp(p, "null", 4) == 0) {
+        if (at_literal(d, "null", 4)) {
             d->p += 4;
             lua_pushlightuserdata(d->L, NULL);
             return;
@@ -592,25 +588,31 @@ static int decode_protected(lua_State *L) {
     return 1;
 }
 
+int sf_pcall_message(lua_State *L, lua_CFunction f, void *ud, int idx, const char *fallback) {
+    if (idx != 0) idx = sf_absindex(L, idx);
+    if (!lua_checkstack(L, 4)) {
+        lua_pushliteral(L, "out of Lua stack space");
+        return 0;
+    }
+    lua_pushcfunction(L, f);
+    lua_pushlightuserdata(L, ud);
+    if (idx != 0) lua_pushvalue(L, idx);
+    if (lua_pcall(L, idx != 0 ? 2 : 1, 1, 0) != LUA_OK) {
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            lua_pop(L, 1);
+            lua_pushstring(L, fallback);
+        }
+        return 0;
+    }
+    return 1;
+}
+
 int sf_json_decode(lua_State *L, const char *text, size_t len, sf_kind kind) {
     decode_args a;
     a.text = text;
     a.len = len;
     a.kind = kind;
-    if (!lua_checkstack(L, 4)) {
-        lua_pushliteral(L, "out of Lua stack space");
-        return 0;
-    }
-    lua_pushcfunction(L, decode_protected);
-    lua_pushlightuserdata(L, &a);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-        if (lua_type(L, -1) != LUA_TSTRING) {
-            lua_pop(L, 1);
-            lua_pushliteral(L, "invalid JSON");
-        }
-        return 0;
-    }
-    return 1;
+    return sf_pcall_message(L, decode_protected, &a, 0, "invalid JSON");
 }
 
 /* ---- Lua-facing functions: core.json_decode / core.json_encode ---- */
@@ -656,6 +658,8 @@ static int l_is_array(lua_State *L) {
 
 /* Needs the module table on top of the stack. */
 void sf_open_json(lua_State *L) {
+    static const luaL_Reg functions[] = {
+        {"json_decode", l_decode}, {"json_encode", l_encode}, {"is_array", l_is_array}, {NULL, NULL}};
     int k;
     /* JSON null inside arrays: the same value as lua-cjson's cjson.null. */
     lua_pushlightuserdata(L, NULL);
@@ -687,10 +691,5 @@ void sf_open_json(lua_State *L) {
     sf_rawsetp(L, LUA_REGISTRYINDEX, &sf_key_kind_mts);
     lua_setfield(L, -2, "kind_mts");
 
-    lua_pushcfunction(L, l_decode);
-    lua_setfield(L, -2, "json_decode");
-    lua_pushcfunction(L, l_encode);
-    lua_setfield(L, -2, "json_encode");
-    lua_pushcfunction(L, l_is_array);
-    lua_setfield(L, -2, "is_array");
+    sf_setfuncs(L, functions);
 }

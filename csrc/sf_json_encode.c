@@ -220,6 +220,7 @@ static void enc_value(encoder *e, int idx, int depth) {
     lua_error(L);
 }
 
+/* Run by sf_pcall_message: the value to encode is argument 2. */
 static int encode_protected(lua_State *L) {
     encoder e;
     e.L = L;
@@ -231,26 +232,12 @@ static int encode_protected(lua_State *L) {
     e.array_mt_idx = lua_gettop(L);
     e.buf = (char *)sf_newscratch(L, e.cap);
     e.buf_idx = lua_gettop(L);
-    enc_value(&e, 1, 0);
+    enc_value(&e, 2, 0);
     lua_pushlstring(L, e.buf, e.len);
     return 1;
 }
 
 int sf_json_encode(lua_State *L, int idx) {
-    idx = sf_absindex(L, idx);
-    if (!lua_checkstack(L, 4)) {
-        lua_pushliteral(L, "out of Lua stack space");
-        return 0;
-    }
-    lua_pushcfunction(L, encode_protected);
-    lua_pushvalue(L, idx);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-        if (lua_type(L, -1) != LUA_TSTRING) {
-            lua_pop(L, 1);
-            lua_pushliteral(L, "value cannot be encoded as JSON");
-        }
-        return 0;
-    }
-    return 1;
+    return sf_pcall_message(L, encode_protected, NULL, idx, "value cannot be encoded as JSON");
 }
 

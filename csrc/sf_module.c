@@ -44,27 +44,23 @@ SF_EXPORT int luaopen_seekrflow_core(lua_State *L);
 /* The core table of this Lua state, once built. */
 static const char key_core = 0;
 
-SF_EXPORT int luaopen_seekrflow_core(lua_State *L) {
-    /* Built once per Lua state. A second require (a test runner or an
-     * editor reloading modules clears package.loaded) gets the same table:
-     * building it again would replace the registry's metatables, and then
-     * the __gc of every client and request made before would no longer
-     * recognise its object and free nothing. */
-    sf_rawgetp(L, LUA_REGISTRYINDEX, &key_core);
+/* package.loaded["seekrflow.data_jobs"] = core.data_jobs, with the core table
+ * on top. On every require: a reload may have cleared package.loaded. */
+static void publish_data_jobs(lua_State *L) {
+    lua_getglobal(L, "package");
     if (lua_type(L, -1) == LUA_TTABLE) {
-        lua_getglobal(L, "package");
+        lua_getfield(L, -1, "loaded");
         if (lua_type(L, -1) == LUA_TTABLE) {
-            lua_getfield(L, -1, "loaded");
-            if (lua_type(L, -1) == LUA_TTABLE) {
-                lua_getfield(L, -3, "data_jobs");
-                lua_setfield(L, -2, "seekrflow.data_jobs");
-            }
-            lua_pop(L, 1);
+            lua_getfield(L, -3, "data_jobs");
+            lua_setfield(L, -2, "seekrflow.data_jobs");
         }
         lua_pop(L, 1);
-        return 1;
     }
     lua_pop(L, 1);
+}
+
+static void build_core(lua_State *L) {
+    static const luaL_Reg functions[] = {{"new_error", l_new_error}, {NULL, NULL}};
     lua_createtable(L, 0, 24);
     lua_pushvalue(L, -1);
     sf_rawsetp(L, LUA_REGISTRYINDEX, &key_core);
@@ -74,8 +70,7 @@ SF_EXPORT int luaopen_seekrflow_core(lua_State *L) {
     lua_setfield(L, -2, "built_for");
     lua_pushinteger(L, SF_JSON_MAX_DEPTH);
     lua_setfield(L, -2, "json_max_depth");
-    lua_pushcfunction(L, l_new_error);
-    lua_setfield(L, -2, "new_error");
+    sf_setfuncs(L, functions);
     sf_open_errors(L);
     sf_open_json(L);
     sf_open_http(L);
@@ -85,5 +80,19 @@ SF_EXPORT int luaopen_seekrflow_core(lua_State *L) {
     sf_open_detail(L);
     sf_open_files(L);
     sf_open_platform(L);
+}
+
+SF_EXPORT int luaopen_seekrflow_core(lua_State *L) {
+    /* Built once per Lua state. A second require (a test runner or an
+     * editor reloading modules clears package.loaded) gets the same table:
+     * building it again would replace the registry's metatables, and then
+     * the __gc of every client and request made before would no longer
+     * recognise its object and free nothing. */
+    sf_rawgetp(L, LUA_REGISTRYINDEX, &key_core);
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        build_core(L);
+    }
+    publish_data_jobs(L);
     return 1;
 }

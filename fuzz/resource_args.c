@@ -29,7 +29,7 @@ static const field_spec specs[] = {
     {"limit", F_INT, 0, 1, 100, NULL},
     {"offset", F_INT, 0, 0, NO_MAX, NULL},
     {"file_ids", F_STRING_LIST, 0, 1, 4, NULL},
-    {NULL, F_STRING, 0, 0, 0, NULL}};
+    SF_FIELDS_END};
 
 static int check_id(lua_State *l) {
     sf_check_id(l, 1, "id", "fuzz");
