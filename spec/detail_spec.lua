@@ -195,6 +195,16 @@ describe("seekrflow.detail", function()
     assert.equal(1, n)
   end)
 
+  it("reads a detail without files[] (an empty list the API may leave out) as no files attached", function()
+    local d = core.json_decode([[{"id":"dj-1","status":"needs_review","job_type":"principle_files",
+      "ingestion_jobs":[{"id":"ij-1","records":[{"record_id":"r1","filename":"a.pdf","status":"failed"}]}]}]],
+      "data_job")
+    local n = 0
+    for _ in detail.each_file(d) do n = n + 1 end
+    for _ in detail.each_file(core.json_decode('{"files":null}', "data_job")) do n = n + 1 end
+    assert.equal(0, n)
+  end)
+
   it("compares whole strings: a NUL inside a status never matches", function()
     local d = core.json_decode('{"ingestion_jobs":[{"records":[{"record_id":"r1","status":"failed\\u0000"}]}]}')
     local n = 0

@@ -308,6 +308,23 @@ describe("summary", function()
         assert.is_false(s.can_start_after_removal)
       end)
 
+      it("no_files: a detail without files[] at all, which the API may send for no files", function()
+        -- the contract marks no array of the detail required: an empty one may be left out
+        local d = core.json_decode([[{"id":"dj-1","status":"needs_review","job_type":"context_grounded_files",
+          "status_message":"No files attached."}]], "data_job")
+        local s = summary.of(d)
+        assert.same({ "no_files" }, kinds(s))
+        assert.is_false(s.can_start_after_removal)
+        assert.equal(0, s.viable_files)
+        assert.matches("Add at least one document", summary.render(s))
+        -- files: null and a files of the wrong shape read the same: nothing attached
+        for _, files in ipairs({ "null", '"x"', "7", "{}" }) do
+          d = core.json_decode(([[{"status":"needs_review","job_type":"principle_files","system_prompt":"p",
+            "files":%s}]]):format(files), "data_job")
+          assert.same({ "no_files" }, kinds(summary.of(d)), files)
+        end
+      end)
+
       it("none once ready_to_start or past /start", function()
         for _, status in ipairs({ "ready_to_start", "queued", "running", "completed", "failed", "cancelled" }) do
           local s = summary.of(decode { id = "dj-1", status = status, job_type = "principle_files",
@@ -327,9 +344,12 @@ describe("summary", function()
       assert.is_false(s.can_start_after_removal)
       assert.equal(0, s.viable_files)
       assert.same({ remove = {}, retry = {}, replace = {}, support = {} }, s.plan)
-      -- a list item: no files[], so nothing is claimed about files
+      -- the server's words when the detail does not show why it is not ready
       s = summary.of(decode { id = "dj-2", status = "needs_review", job_type = "principle_files", system_prompt = "p",
-        status_message = "Something is off." })
+        status_message = "Something is off.", files = { { file_id = "f", status = "running" } } })
+      assert.same({ "ingesting" }, kinds(s))
+      s = summary.of(decode { id = "dj-2", status = "needs_review", job_type = "context_grounded_vector_db",
+        vector_database_id = "v", status_message = "Something is off." })
       assert.same({ "status" }, kinds(s))
       assert.matches("Something is off", s.blockers[1].message)
       -- files[] only: the file entry's status and fix still tell the cause
@@ -592,8 +612,7 @@ describe("summary of simulator details", function()
 
     local empty = client.data_jobs:create { name = "e", job_type = "context_grounded_files" }
     s = summary.of(client.data_jobs:retrieve(empty.id))
-    -- A spec-minimal server leaves out an empty `files`: the summary cannot know there are
-    -- none, and names the status (with the server's message) as the blocker instead.
-    assert.same({ sim.minimal and "status" or "no_files" }, kinds(s))
+    -- A spec-minimal server leaves out an empty `files`: that too is no files attached.
+    assert.same({ "no_files" }, kinds(s))
   end)
 end)

@@ -17,6 +17,10 @@
 ---   with the file's name in an ingestion job listing the file (or listing none).
 --- Records of a removed file are marked deleted: they are history, never current.
 ---
+--- A detail without `files[]` (or with a `files` that is not a list) has no
+--- files attached: the API may leave an empty list out, and `each_file` yields
+--- nothing.
+---
 --- `file_status(d, file)` is the file's status: its record's when files[] names
 --- the record, else `files[].status`, else the matched record's, else
 --- "completed" for Markdown, else nil (unknown); then the record and its job.

@@ -296,8 +296,10 @@ end
 
 --- Summarises a data job detail: every failed file with its cause and fix,
 --- what blocks /start, and a plan of which files to remove, retry, replace
---- or report. Works on partial details: missing fields give empty results
---- (and a missing `files` array is "unknown", never "no files").
+--- or report. Works on partial details: missing fields give empty results.
+--- A detail without `files` has no files attached (the API may leave an empty
+--- list out), so summarise a detail, not a list item: a list item has no
+--- `files` either.
 ---@param detail table a decoded data job detail
 ---@return seekrflow.Summary
 function summary.of(detail)
@@ -306,7 +308,6 @@ function summary.of(detail)
   end
   local status = str(detail.status)
   local job_type = str(detail.job_type)
-  local files_known = type(detail.files) == "table"
 
   -- Deleted records count as history: removing a file and adding it again
   -- is also a retry.
@@ -378,9 +379,11 @@ function summary.of(detail)
       block("failed_files", ("%d %s failed ingestion: %s"):format(#failed, plural(#failed, "file", "files"),
         name_list(failed, 5)))
     end
-    if file_based and files_known then
+    if file_based then
+      -- a detail without files[] has none attached (the API may leave an empty list
+      -- out); only a job known to need files is blocked by that
       if attached == 0 then
-        block("no_files", "No files are attached: add at least one document")
+        if job_type ~= nil then block("no_files", "No files are attached: add at least one document") end
       elseif viable == 0 and not still_ingesting then
         block("no_viable_file", "No attached file would remain usable once the failed ones are removed")
       end
@@ -407,7 +410,7 @@ function summary.of(detail)
     can_start_after_removal = false
   else
     can_start_after_removal = not still_ingesting and not missing_prompt and not missing_vdb and not unexplained
-      and (not file_based or (files_known and viable >= 1))
+      and (not file_based or viable >= 1)
   end
 
   -- Lists carry array_mt so that JSON output writes an empty one as [], not {}.
