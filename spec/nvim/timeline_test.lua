@@ -6,8 +6,40 @@ local sim = h.sim
 local row = require("helpers.util").row_line
 
 local ERROR = vim.log.levels.ERROR
+local WARN = vim.log.levels.WARN
 
 local function timeline_buffer(id) return h.buffer_named("seekrflow://timeline/" .. id) end
+
+-- The simulator's log: how many times the job's detail was fetched.
+local function retrieves(id)
+  local n = 0
+  for _, r in ipairs(sim.requests()) do
+    if r.route == h.DETAIL_ROUTE and r.path:find(id, 1, true) then n = n + 1 end
+  end
+  return n
+end
+
+-- Fails if the job's detail is fetched again within `ms` (a poll already in flight may land first).
+local function assert_no_more_retrieves(id, ms, what)
+  h.run_for(300)
+  local count = retrieves(id)
+  h.run_for(ms)
+  assert.equal(count, retrieves(id), what)
+end
+
+-- A job frozen in ingestion (the simulator's clock stopped) with its timeline open and following.
+local function frozen_job_followed(plugin_opts)
+  sim.config { time_scale = 0 }
+  local id = sim.job_with_files(h.client(), sim.outcome_files())
+  local notes = h.capture_notify()
+  local o = { watch = { min_interval = 0.1, max_interval = 0.2 } }
+  for k, v in pairs(plugin_opts or {}) do o[k] = v end
+  h.plugin(o)
+  vim.cmd("SeekrflowTimeline " .. id)
+  h.poll(10000, function() return timeline_buffer(id) ~= nil end, "the timeline buffer")
+  h.poll(5000, function() return retrieves(id) >= 3 end, "the timeline to poll the job")
+  return id, timeline_buffer(id), notes
+end
 
 return function(test)
   test(":SeekrflowTimeline draws each file's wait and run, highlighted, with keys to act", function()
@@ -56,5 +88,77 @@ return function(test)
     vim.cmd("SeekrflowTimeline dj-missing")
     h.poll(10000, function() return h.find_note(notes, "not found", ERROR) end, "the error notification")
     assert.is_nil(timeline_buffer("dj-missing"))
+  end)
+
+  test(":SeekrflowTimeline follows a moving job without r, keeping the cursor, and stops once it settles", function()
+    local id, buf, notes = frozen_job_followed()
+    local first = h.buffer_text(buf)
+    assert.matches("[live]", first:match("^[^\n]*"), 1, true)
+    assert.no.matches("1 completed, 1 failed", first, 1, true)
+    local win = vim.fn.bufwinid(buf)
+    vim.api.nvim_set_current_win(win)
+    vim.api.nvim_win_set_cursor(win, { 3, 2 })
+    sim.config { time_scale = h.time_scale } -- the job moves on
+    h.poll(10000, function() return h.buffer_text(buf):find("1 completed, 1 failed", 1, true) ~= nil end,
+      "the picture to follow the job")
+    assert.equal(buf, timeline_buffer(id))
+    assert.same({ 3, 2 }, vim.api.nvim_win_get_cursor(win))
+    h.poll(5000, function() return not h.buffer_text(buf):match("^[^\n]*"):find("[live]", 1, true) end,
+      "the title line to stop saying live")
+    assert.equal("needs_review", sim.settled(h.client(), id).status)
+    assert_no_more_retrieves(id, 1000, "polls after the job settled")
+    -- r still fetches once and redraws, and does not follow a settled job
+    local count = retrieves(id)
+    vim.api.nvim_feedkeys("r", "x", false)
+    h.poll(5000, function() return retrieves(id) > count end, "r to fetch the job")
+    assert_no_more_retrieves(id, 1000, "polls after r on a settled job")
+    assert.equal(buf, timeline_buffer(id))
+    for _, n in ipairs(notes) do assert.is_truthy(n.level ~= ERROR and n.level ~= WARN, "unexpected: " .. n.msg) end
+  end)
+
+  test(":SeekrflowTimeline stops following when its buffer is wiped or hidden, and on the plugin's close", function()
+    local id, buf = frozen_job_followed()
+    vim.api.nvim_set_current_win(vim.fn.bufwinid(buf))
+    vim.api.nvim_feedkeys("q", "x", false) -- the window closes; the buffer is wiped
+    assert.is_nil(timeline_buffer(id))
+    assert_no_more_retrieves(id, 1000, "polls after the buffer was wiped")
+    -- a buffer kept when hidden (a user's bufhidden): hiding it ends the follow all the same
+    local function follow_again(what)
+      vim.cmd("SeekrflowTimeline " .. id)
+      h.poll(10000, function() return timeline_buffer(id) ~= nil end, "the timeline buffer " .. what)
+      local count = retrieves(id)
+      h.poll(5000, function() return retrieves(id) > count + 1 end, "the timeline to poll the job " .. what)
+      return timeline_buffer(id)
+    end
+    buf = follow_again("again")
+    vim.api.nvim_buf_set_option(buf, "bufhidden", "hide")
+    vim.api.nvim_win_close(vim.fn.bufwinid(buf), true)
+    assert.is_true(vim.api.nvim_buf_is_valid(buf))
+    assert_no_more_retrieves(id, 1000, "polls after the buffer was hidden")
+    -- a third follow, ended by close() (what VimLeavePre runs)
+    follow_again("a third time")
+    require("seekrflow.nvim").close()
+    assert_no_more_retrieves(id, 1000, "polls after close()")
+  end)
+
+  test(":SeekrflowTimeline says once that refreshing fails, however many polls fail", function()
+    local id, buf, notes = frozen_job_followed({ client = { max_retries = 0 } })
+    local count = retrieves(id)
+    for _ = 1, 3 do sim.fault { route = h.DETAIL_ROUTE, kind = "status", status = 503 } end
+    h.poll(5000, function() return retrieves(id) >= count + 5 end, "polls through the failures")
+    local warned = {}
+    for _, n in ipairs(notes) do if n.level == WARN then warned[#warned + 1] = n.msg end end
+    assert.equal(1, #warned, "warnings: " .. table.concat(warned, " | "))
+    assert.matches(id, warned[1], 1, true)
+    assert.matches("503", warned[1], 1, true)
+    assert.matches("[live]", h.buffer_text(buf):match("^[^\n]*"), 1, true) -- and it goes on
+  end)
+
+  test(":SeekrflowTimeline with notify = false says nothing when refreshing fails", function()
+    local _, _, quiet = frozen_job_followed({ client = { max_retries = 0 }, notify = false })
+    for _ = 1, 3 do sim.fault { route = h.DETAIL_ROUTE, kind = "status", status = 503 } end
+    h.poll(5000, function() return #sim.control("GET", "/_sim/faults") == 0 end, "the faults to be used")
+    h.run_for(300)
+    assert.equal(0, #quiet, "notifications with notify = false")
   end)
 end
