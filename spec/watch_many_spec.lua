@@ -39,16 +39,24 @@ local function ids_of(jobs)
 end
 
 -- Every event of one job must tell something new: no record, file or timeline event twice,
--- and job statuses that chain (each `from` is the previous `to`).
-local function assert_exactly_once(events_of)
+-- and job statuses that chain (each `from` is the previous `to`), also across rounds. Each
+-- round (one unless `rounds[id]` says more) is one job_added, then one job_done.
+local function assert_exactly_once(events_of, rounds)
   for id, events in pairs(events_of) do
     local seen, status = {}, nil
     local added, done = 0, 0
     for _, e in ipairs(events) do
       assert.equal(id, e.job_id)
       local key
-      if e.type == "job_added" then added = added + 1
-      elseif e.type == "job_done" then done = done + 1
+      if e.type == "job_added" then
+        assert.equal(added, done, "job_added while a round of " .. id .. " goes on")
+        added = added + 1
+        assert.equal(added, e.round)
+        assert.equal(added > 1 or nil, e.again)
+      elseif e.type == "job_done" then
+        done = done + 1
+        assert.equal(added, done)
+        assert.equal(done, e.round)
       elseif e.type == "record_added" then key = "r " .. e.record.record_id
       elseif e.type == "record_status" then key = "s " .. e.record.record_id .. " " .. e.to
       elseif e.type == "file_added" then key = "f " .. e.file.file_id
@@ -63,8 +71,9 @@ local function assert_exactly_once(events_of)
         seen[key] = true
       end
     end
-    assert.equal(1, added, "job_added for " .. id)
-    assert.equal(1, done, "job_done for " .. id)
+    local want = rounds and rounds[id] or 1
+    assert.equal(want, added, "job_added for " .. id)
+    assert.equal(want, done, "job_done for " .. id)
     assert.equal("job_added", events[1].type)
     assert.equal("job_done", events[#events].type)
   end
@@ -273,6 +282,159 @@ describe("watch.many", function()
     assert.equal("error", result.reason)
     assert.equal(503, result.error.status)
     assert.equal("reached", result.jobs[result.order[1]].reason) -- the job itself was watched to its end
+  end)
+
+  -- A second client, for what the user does while the loop watches.
+  local function user_client()
+    local user = sim.client()
+    finally(function() user:close() end)
+    return user
+  end
+
+  local function by_job(events_of, also)
+    return function(e)
+      events_of[e.job_id] = events_of[e.job_id] or {}
+      table.insert(events_of[e.job_id], e)
+      if also then also(e) end
+    end
+  end
+
+  local function rounds_of(events)
+    local rounds = {}
+    for _, e in ipairs(events) do
+      if e.type == "job_added" then rounds[#rounds + 1] = {} end
+      table.insert(rounds[#rounds], e)
+    end
+    return rounds
+  end
+
+  local function count(events, type_)
+    local n = 0
+    for _, e in ipairs(events) do if e.type == type_ then n = n + 1 end end
+    return n
+  end
+
+  it("with all = true and follow, watches a job again when it moves after its round ended", function()
+    local user = user_client()
+    local id = sim.job_with_files(client, { { "a.pdf", "%PDF-1.4 fine" } }, { name = "again" })
+    local events_of = {}
+    local result = watch.many(client, { all = true }, simulated {
+      follow = true, timeout = 300, max_jobs = 1, -- a job watched again keeps its place
+      on_event = by_job(events_of, function(e)
+        if e.type == "job_done" and e.round == 1 then user.data_jobs:start(id) end
+      end),
+    })
+    assert.equal("timed_out", result.reason) -- follow looks on until the deadline
+    assert.same({ id }, result.order)
+    local r = result.jobs[id]
+    assert.same({ 2, "reached", "completed" }, { r.round, r.reason, r.detail.status })
+    assert.same({ 1, "reached", "ready_to_start" }, { r.previous.round, r.previous.reason, r.previous.detail.status })
+    assert.is_nil(r.previous.previous)
+    assert.equal(1, result.restarts)
+    assert.same({ reached = 1 }, result.counts) -- one job, counted by its last round
+    assert.equal(0, result.skipped)
+    assert_exactly_once(events_of, { [id] = 2 })
+    local rounds = rounds_of(events_of[id])
+    local again = rounds[2][1]
+    assert.same({ true, 2, "reached" }, { again.again, again.round, again.previous_reason })
+    assert.equal("queued", again.job.status)
+    -- the new round tells only what changed: no file or record again, statuses go on
+    assert.equal(0, count(rounds[2], "file_added") + count(rounds[2], "record_added"))
+    assert.equal(1, count(rounds[1], "file_added"))
+    for _, e in ipairs(rounds[2]) do
+      if e.type == "job_status" then
+        assert.equal("ready_to_start", e.from)
+        break
+      end
+    end
+    assert.is_true(count(rounds[2], "alignment") > 0)
+  end)
+
+  it("with all = true, watches again a job the user fixed before the last look, then ends", function()
+    local user = user_client()
+    local id, file_ids = sim.job_with_files(client, { { "ok.pdf", "%PDF-1.4 fine" }, { "broken.pptx", "" } })
+    local events_of = {}
+    local m = util.step_to_end(watch_many.new(client, { all = true }, simulated {
+      on_event = by_job(events_of, function(e)
+        if e.type == "job_done" and e.reason == "needs_review" then
+          user.data_jobs:remove_files(id, { file_ids[2] })
+          user.data_jobs:add_files(id, { sim.file("fixed.pdf", "%PDF-1.4 fixed").id })
+        end
+      end),
+    }))
+    local result = m:result()
+    assert.equal("done", result.reason)
+    local r = result.jobs[id]
+    assert.same({ 2, "reached", "ready_to_start" }, { r.round, r.reason, r.detail.status })
+    assert.same({ "needs_review", 1 }, { r.previous.reason, r.previous.round })
+    assert.same({ reached = 1 }, result.counts)
+    assert_exactly_once(events_of, { [id] = 2 })
+    local second = rounds_of(events_of[id])[2]
+    assert.same({ 1, 1, 1 },
+      { count(second, "file_removed"), count(second, "file_added"), count(second, "record_added") })
+    local rows = m:rows()
+    assert.same({ 1, 2, 0, "reached" }, { #rows, rows[1].round, rows[1].failed, rows[1].reason })
+  end)
+
+  it("with all = true, watches a job first seen at rest once it moves", function()
+    local user = user_client()
+    local moving = sim.job_with_files(client, { { "a.pdf", "%PDF-1.4 fine" } }, { name = "moving" })
+    local resting = sim.job_with_files(client, { { "notes.md", "# Notes\n" } }, { name = "resting" })
+    local events_of, started = {}, false
+    local result = watch.many(client, { all = true }, simulated {
+      on_event = by_job(events_of, function(e)
+        if e.type == "job_added" and e.job_id == moving and not started then
+          started = true
+          user.data_jobs:start(resting) -- ready_to_start when first seen: not watched until it moves
+        end
+      end),
+    })
+    assert.equal("done", result.reason)
+    assert.same({ moving, resting }, result.order)
+    assert.same({ 1, "reached", "completed" },
+      { result.jobs[resting].round, result.jobs[resting].reason, result.jobs[resting].detail.status })
+    assert.equal(0, result.restarts)
+    assert_exactly_once(events_of)
+  end)
+
+  it("with all = true, finds a job moving again deep in the list, reading all of it every so many looks", function()
+    local user = user_client()
+    local jobs = scenario { jobs = 120 } -- two pages; the oldest job is on the second
+    local oldest = jobs[1].id
+    local result = watch.many(client, { all = true }, simulated {
+      follow = true, timeout = 400, concurrency = 8,
+      on_event = function(e)
+        if e.type == "job_done" and e.job_id == oldest and e.round == 1 then user.data_jobs:start(oldest) end
+      end,
+    })
+    assert.equal(105, #result.order) -- the Markdown-only jobs are ready at once: not moving
+    local r = result.jobs[oldest]
+    assert.same({ 2, "reached", "completed" }, { r.round, r.reason, r.detail.status })
+    assert.equal(1, result.restarts)
+    local looks = 400 / 5
+    local pages = #sim.requests_for("GET /v1/flow/data-jobs")
+    -- two pages: every other look reads both (a whole look every look would read 2 * looks)
+    assert.is_true(pages <= 1.5 * looks + 4, pages .. " list pages in " .. looks .. " looks")
+  end)
+
+  it("with all = true and follow, does not watch again a job whose round ended at its deadline", function()
+    local jobs = scenario { jobs = 4 } -- the slow one ingests for about 80 s
+    local slow = jobs[4].id
+    local added = 0
+    local result = watch.many(client, { all = true }, simulated {
+      follow = true, timeout = 200, job_timeout = 10,
+      on_event = function(e) if e.type == "job_added" and e.job_id == slow then added = added + 1 end end,
+    })
+    assert.equal(1, added)
+    assert.equal("timed_out", result.jobs[slow].reason)
+    assert.equal(0, result.restarts)
+  end)
+
+  it("with all = true and follow, counts each job skipped for max_jobs once, however many looks", function()
+    scenario { jobs = 6 } -- five move, the Markdown-only one is ready
+    local result = watch.many(client, { all = true }, simulated { max_jobs = 2, follow = true, timeout = 100 })
+    assert.equal(2, #result.order)
+    assert.equal(3, result.skipped)
   end)
 
   it("refuses bad targets and options with a clear error", function()

@@ -483,6 +483,25 @@ function Watcher:stop()
   if not self.done then self.stopping = true end
 end
 
+--- A new watcher of the same job, with the same options, that goes on from what this one
+--- saw: its events tell only what changed since this watcher's last detail (its first
+--- job_status goes from the status this one ended at). For a job that moves again after its
+--- watch ended (seekrflow.watch_many's rounds). This watcher is left as it is.
+---@return seekrflow.Watcher
+function Watcher:again()
+  check_self(self, "again")
+  local w = watch.new(self.client, self.job_id, self.o)
+  local seen = self.seen
+  local copy = { first = seen.first, status = seen.status, alignment = seen.alignment,
+    records = {}, files = {}, file_order = {}, timeline = {} }
+  -- entries are replaced, never changed in place, so a copy of each map is enough
+  for _, name in ipairs({ "records", "files", "file_order", "timeline" }) do
+    for k, v in pairs(seen[name]) do copy[name][k] = v end
+  end
+  w.seen = copy
+  return w
+end
+
 --- Watches a job until it reaches a stop status, times out, is interrupted or fails.
 ---
 --- Raises (the seekrflow error, whose `where` and tostring name the caller's line) for

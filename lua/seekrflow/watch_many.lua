@@ -21,8 +21,13 @@
 ---   (Neovim, any libuv loop): requests go through the driver's sockets and timers.
 ---
 --- Events are the single-job events of seekrflow.watch with a `job_id` field, plus
---- `job_added` (`job`: the list entry when found by `all`) and `job_done` (`reason`,
---- `result`: that job's watch result). Every job gets exactly one of each.
+--- `job_added` (`job`: the list entry when found by `all`; `round`) and `job_done` (`reason`,
+--- `result`: that job's watch result; `round`). A job is watched in rounds, each with exactly
+--- one of each, `job_added` first: the first round from when it is added; with `all`, a job
+--- whose round ended at a status of its own (reached, needs review, failed, cancelled) and
+--- that the job list then shows moving again (files added, alignment started) is watched
+--- again in a new round (`job_added` with `again = true` and `previous_reason`), whose events
+--- tell only what changed since the last round.
 local watch = require "seekrflow.watch"
 local options = require "seekrflow.options"
 
@@ -55,13 +60,15 @@ end
 ---@field concurrency integer? requests in flight at most, 1-8; default 4
 ---@field timeout number? seconds before the whole watch gives up (every unfinished job "timed_out")
 ---@field job_timeout number? seconds each job is watched at most (that job "timed_out", the others go on)
----@field on_event fun(event: seekrflow.WatchEvent, detail: table?)? every event, each with `job_id`
+---@field on_event fun(event: seekrflow.WatchManyEvent, detail: table?)? every event, each with `job_id`
 ---@field should_stop fun(): boolean? checked at every step; true ends every job with "interrupted"
 ---@field sleep fun(seconds: number)? how watch.many waits when nothing is in flight
 ---@field clock fun(): number? seconds, for intervals, deadlines and event times
 ---@field discover_interval number? `all`: seconds between looks at the job list; default 5
----@field max_jobs integer? `all`: jobs watched at most (more are counted in result.skipped); default 500
----@field follow boolean? `all`: keep looking for new jobs after every job is done (until timeout or stop)
+---@field max_jobs integer? `all`: jobs watched at most (more are counted in result.skipped); default 500;
+--- a job watched again keeps its place
+---@field follow boolean? `all`: keep looking for new jobs, and jobs moving again, after every job is
+--- done (until timeout or stop)
 ---@field until_statuses string[]? as in seekrflow.watch, for every job
 ---@field min_interval number? as in seekrflow.watch, for every job
 ---@field max_interval number? as in seekrflow.watch, for every job
@@ -204,13 +211,30 @@ end
 ---@field reason "done"|"timed_out"|"interrupted"|"error"|nil nil while watching; "done": every job
 --- ended; "error": `all` could not read the job list (see `error`)
 ---@field error any? `all`: the last error reading the job list
----@field jobs table<string, seekrflow.WatchResult> each job's result (with `job_id`), once it ended
----@field order string[] job ids in the order they were added
----@field counts table<string, integer> jobs per reason
----@field skipped integer `all`: moving jobs not watched because of max_jobs
+---@field jobs table<string, seekrflow.WatchManyJobResult> each job's result: of its last round
+---@field order string[] job ids in the order they were first added (each once)
+---@field counts table<string, integer> jobs per reason of their last round (a job watched
+--- again counts once its new round ended)
+---@field skipped integer `all`: moving jobs not watched because of max_jobs (each counted once)
+---@field restarts integer `all`: rounds begun again, by jobs that moved after their round ended
 ---@field requests integer requests sent (polls and list pages)
 ---@field max_in_flight integer most requests in flight at once
 ---@field elapsed number seconds since the loop was created
+
+---@class seekrflow.WatchManyEvent: seekrflow.WatchEvent
+---@field type seekrflow.WatchEventType|"job_added"|"job_done"
+---@field job_id string the job the event is about
+---@field round integer? job_added, job_done: the job's round (1, then 2 and up when watched again)
+---@field job table? job_added: the list entry the job was found by (`all`)
+---@field again true? job_added: a round after the first (the job moved again after it ended)
+---@field previous_reason string? job_added with `again`: how the round before ended
+---@field reason string? job_done: how the round ended
+---@field result seekrflow.WatchManyJobResult? job_done: the round's result
+
+---@class seekrflow.WatchManyJobResult: seekrflow.WatchResult
+---@field job_id string
+---@field round integer 1, then one more each time the job is watched again
+---@field previous seekrflow.WatchManyJobResult? the round before (without its own `previous`)
 
 ---@class seekrflow.WatchMany
 local Many, check_self = require("seekrflow.class").new("m", "a loop from watch_many.new", raise)
@@ -230,33 +254,82 @@ local function emit(self, event, detail)
   self.o.on_event(event, detail)
 end
 
+-- A round of a job: from its job_added (now) to its job_done.
+local function start_round(self, job, list_entry, now)
+  job.due, job.in_flight, job.done, job.added_at, job.ended_at, job.last_error = now, false, false, now, nil, nil
+  if list_entry and type(list_entry.status) == "string" then job.status = list_entry.status end
+  self.active = self.active + 1
+  local previous = job.previous
+  emit(self, { type = "job_added", job_id = job.id, job = list_entry, time = now, round = job.round,
+    again = previous and true or nil, previous_reason = previous and previous.reason })
+end
+
 local function add_job(self, id, list_entry, now)
   local job = {
-    id = id, watcher = watch.new(self.client, id, self.o.per_job), due = now, in_flight = false,
+    id = id, watcher = watch.new(self.client, id, self.o.per_job), round = 1,
     name = list_entry and type(list_entry.name) == "string" and list_entry.name or nil,
-    status = list_entry and type(list_entry.status) == "string" and list_entry.status or nil,
-    added_at = now,
   }
   self.jobs[id] = job
   self.order[#self.order + 1] = id
-  self.active = self.active + 1
-  emit(self, { type = "job_added", job_id = id, job = list_entry, time = now })
+  start_round(self, job, list_entry, now)
+end
+
+-- The reasons a job's own status gave: after one of these a job may move again (the user
+-- fixed it, added files, started alignment). A round that ended at its deadline or on
+-- errors is final: watching it again would only repeat that.
+local AGAIN_AFTER = { reached = true, needs_review = true, failed = true, cancelled = true }
+
+-- Whether a list entry (on the page sent as number `sent`) shows an ended job moving again:
+-- a moving status on a page asked for after the round ended, and not older than the detail
+-- the round ended with (a list that lags behind the detail is no new round).
+local function moved_again(self, job, entry, sent)
+  if not job.done or job.ended_serial > sent or type(entry.status) ~= "string" then return false end
+  local ended = self.results[job.id]
+  if not AGAIN_AFTER[ended.reason] then return false end
+  local listed = epoch_seconds(entry.updated_at)
+  local last = type(ended.detail) == "table" and epoch_seconds(ended.detail.updated_at) or nil
+  return not (listed and last and listed < last)
+end
+
+-- The job moved again: a new round, its watcher going on from what the last one saw. The
+-- last round's result stays as the new one's `previous` (only the one before, so a job that
+-- keeps flapping holds two rounds, not all of them); counts lose its reason until this
+-- round ends.
+local function watch_again(self, job, entry, now)
+  local ended = self.results[job.id]
+  self.results[job.id] = nil
+  self.counts[ended.reason] = self.counts[ended.reason] - 1
+  if self.counts[ended.reason] == 0 then self.counts[ended.reason] = nil end
+  local previous = {}
+  for k, v in pairs(ended) do previous[k] = v end
+  previous.previous = nil
+  job.previous = previous
+  job.round = job.round + 1
+  job.watcher = job.watcher:again()
+  self.restarts = self.restarts + 1
+  start_round(self, job, entry, now)
 end
 
 local function end_job(self, job, result, now)
   job.done = true
   job.ended_at = now
+  self.serial = self.serial + 1
+  job.ended_serial = self.serial
   self.active = self.active - 1
   result.job_id = job.id
+  result.round = job.round
+  result.previous = job.previous
   self.results[job.id] = result
   self.counts[result.reason] = (self.counts[result.reason] or 0) + 1
-  emit(self, { type = "job_done", job_id = job.id, reason = result.reason, result = result, time = now },
-    result.detail)
+  emit(self, { type = "job_done", job_id = job.id, reason = result.reason, result = result, time = now,
+    round = job.round }, result.detail)
   local d = self.discovery
   if d and self.active == 0 and not self.reason then
     -- Every job found so far is done. The loop ends after one more look at the list that
-    -- starts from now on (a round already under way may have missed a job just created).
+    -- starts from now on (a round already under way may have missed a job just created),
+    -- a look at the whole list: a job anywhere in it may have moved again.
     self.need_round = d.rounds + ((d.in_flight or d.offset > 0) and 2 or 1)
+    d.whole_next = true
     if not d.in_flight and d.offset == 0 then d.due = math.min(d.due, now) end
   end
 end
@@ -304,7 +377,30 @@ local function on_poll(self, job, detail, err)
   end
 end
 
--- One page of the job list (targets.all): adds the moving jobs not seen yet.
+-- One entry of the job list: watches it when it moves and is not watched (a job not seen
+-- moving before, or one that moved again after its round ended). Returns whether the id is
+-- new to the loop, and whether it is older than `since`.
+local function look_at(self, entry, now)
+  local created = epoch_seconds(entry.created_at)
+  if self.since and created and created < self.since then return false, true end
+  local id = entry.id
+  local fresh = not self.known[id]
+  self.known[id] = true
+  if not moving(self, entry.status) then return fresh, false end
+  local job = self.jobs[id]
+  if job then
+    if moved_again(self, job, entry, self.discovery.sent_serial) then watch_again(self, job, entry, now) end
+  elseif #self.order < self.o.max_jobs then
+    add_job(self, id, entry, now)
+  elseif not self.skipped_ids[id] then
+    -- counted once, however many looks see it moving
+    self.skipped_ids[id] = true
+    self.skipped = self.skipped + 1
+  end
+  return fresh, false
+end
+
+-- One page of the job list (targets.all).
 local function on_page(self, page, err)
   local d = self.discovery
   d.in_flight = false
@@ -316,7 +412,8 @@ local function on_page(self, page, err)
     d.last_error = err
     -- the list is how `all` finds its jobs: keep trying, ever more slowly
     d.due = now + math.min(self.o.discover_interval * 2 ^ math.min(d.errors, 6), 300)
-    d.offset = 0
+    d.offset, d.pages = 0, 0
+    if d.whole then d.whole_next = true end -- the look begins again, as whole as it was
     -- a 401, 403 or a refused argument will not change: say so at once; the first round
     -- gives up after max_poll_errors, a later one only when no job is left (check_end)
     if not watch.is_retryable(err) or (d.first_round and d.errors > (self.o.per_job.max_poll_errors or 5)) then
@@ -330,28 +427,22 @@ local function on_page(self, page, err)
   local fresh, older = false, false
   for _, entry in ipairs(data) do
     if type(entry) == "table" and type(entry.id) == "string" and entry.id ~= "" then
-      local created = epoch_seconds(entry.created_at)
-      if self.since and created and created < self.since then
-        older = true
-      elseif not self.known[entry.id] then
-        self.known[entry.id] = true
-        fresh = true
-        if moving(self, entry.status) then
-          if #self.order < self.o.max_jobs then add_job(self, entry.id, entry, now)
-          else self.skipped = self.skipped + 1 end
-        end
-      end
+      local new_id, old = look_at(self, entry, now)
+      fresh, older = fresh or new_id, older or old
     end
   end
   d.pages = d.pages + 1
-  -- Pages are newest first. The first round reads until the list (or `since`) ends; later
-  -- rounds only until a page brings nothing new: new jobs come in at the top.
-  local more = #data >= watch_many.LIST_PAGE and not older and (d.first_round or fresh)
+  -- Pages are newest first. A whole look reads until the list (or `since`, or max_pages)
+  -- ends; the others only until a page brings nothing new: new jobs come in at the top.
+  local more = #data >= watch_many.LIST_PAGE and not older and (d.whole or fresh)
     and d.pages < d.max_pages
   if more then
     d.offset = d.offset + #data
     d.due = now
   else
+    -- A job anywhere in the list may move again, so every so many looks is a whole one:
+    -- as many looks as the last whole one read pages, about two pages a look on average.
+    if d.whole then d.whole_in = d.pages - 1 else d.whole_in = d.whole_in - 1 end
     d.first_round = false
     d.offset, d.pages = 0, 0
     d.due = now + self.o.discover_interval * self.slow
@@ -405,6 +496,12 @@ end
 local function start_page(self)
   local d = self.discovery
   d.in_flight = true
+  if d.offset == 0 then
+    d.whole = d.whole_next or d.whole_in <= 0 -- whole_in starts at 0: the first look is whole
+    d.whole_next = false
+  end
+  self.serial = self.serial + 1
+  d.sent_serial = self.serial
   local data_jobs = self.client.data_jobs
   local request, err = make_request(data_jobs.list, data_jobs, {
     job_type = self.job_type, sort_by = "created_at", sort_order = "desc",
@@ -470,7 +567,8 @@ local function new_loop(client, targets, opts, io)
   local o = resolve(client, opts)
   local self = setmetatable({
     client = client, o = o, io = io, jobs = {}, order = {}, results = {}, counts = {},
-    known = {}, active = 0, in_flight = 0, max_in_flight = 0, requests = 0, skipped = 0,
+    known = {}, skipped_ids = {}, active = 0, in_flight = 0, max_in_flight = 0, requests = 0, skipped = 0,
+    restarts = 0, serial = 0,
     slow = 1, throttle_until = -huge, step_events = {}, stopping = false,
     since = t.since, job_type = t.job_type, until_set = {}, need_round = 1,
   }, Many)
@@ -479,7 +577,8 @@ local function new_loop(client, targets, opts, io)
   if o.timeout then self.deadline = self.started + o.timeout end
   if t.all then
     self.discovery = { due = self.started, offset = 0, pages = 0, rounds = 0, errors = 0,
-      first_round = true, in_flight = false, max_pages = math.ceil(o.max_jobs / watch_many.LIST_PAGE) + 10 }
+      first_round = true, whole_in = 0, in_flight = false,
+      max_pages = math.ceil(o.max_jobs / watch_many.LIST_PAGE) + 10 }
   else
     -- added at the first step, so on_event never runs before the caller has the loop
     self.pending_ids = t.ids
@@ -514,7 +613,7 @@ end
 
 --- One non-blocking pass of the loop: collects finished requests, ends jobs, starts what
 --- is due. Call again within the returned number of seconds (sooner is fine).
----@return seekrflow.WatchEvent[] events of this pass (each with job_id)
+---@return seekrflow.WatchManyEvent[] events of this pass (each with job_id)
 ---@return boolean done
 ---@return number wait seconds the host may wait before the next step
 function Many:step()
@@ -534,8 +633,9 @@ function Many:result()
   for id, result in pairs(self.results) do jobs[id] = result end
   for _, id in ipairs(self.order) do
     if not jobs[id] then
-      local r = self.jobs[id].watcher:result()
-      r.job_id = id
+      local job = self.jobs[id]
+      local r = job.watcher:result()
+      r.job_id, r.round, r.previous = id, job.round, job.previous
       jobs[id] = r
     end
   end
@@ -545,10 +645,18 @@ function Many:result()
   for k, v in pairs(self.counts) do counts[k] = v end
   return {
     reason = self.reason, jobs = jobs, order = order, counts = counts, skipped = self.skipped,
-    requests = self.requests, max_in_flight = self.max_in_flight,
+    restarts = self.restarts, requests = self.requests, max_in_flight = self.max_in_flight,
     elapsed = (self.finished_at or self.o.clock()) - self.started,
     error = self.discovery and self.discovery.last_error or nil,
   }
+end
+
+-- The job's last detail: its round's, or until that has one, the round before's (and
+-- then false: its status is older than the list entry that began this round).
+local function last_detail(job)
+  local own = job.watcher:result().detail
+  if own ~= nil then return own, true end
+  return job.previous and job.previous.detail, false
 end
 
 --- The name and last detail of a job watched by this loop (nil for an unknown id).
@@ -559,7 +667,7 @@ function Many:job(job_id)
   check_self(self, "job")
   local job = self.jobs[job_id]
   if not job then return nil end
-  return job.watcher:result().detail, job.name
+  return (last_detail(job)), job.name
 end
 
 ---@class seekrflow.WatchManyRow
@@ -574,7 +682,8 @@ end
 ---@field alignment_progress number? its progress, 0-100
 ---@field reason string? the job's watch reason once it ended
 ---@field error any? the error that ended it, or the last poll's error while it goes on
----@field elapsed number seconds watched (frozen when it ended)
+---@field elapsed number seconds watched in this round (frozen when it ended)
+---@field round integer the job's round: 2 and up once it is watched again
 ---@field urgency integer 1 ended badly (error, failed, cancelled), 2 polls failing, 3 needs review
 --- or has failed files, 4 timed out or interrupted, 5 still moving, 6 reached
 
@@ -596,14 +705,14 @@ end
 
 local function row_of(self, job, now)
   local detail_fns = require "seekrflow.detail"
-  local d = job.watcher:result().detail
+  local d, current = last_detail(job)
   local result = self.results[job.id]
   local row = { id = job.id, name = job.name or job.id, status = job.status, completed = 0, failed = 0,
     running = 0, queued = 0, reason = result and result.reason,
     error = result and result.error or job.last_error,
-    elapsed = (job.ended_at or now) - job.added_at }
+    elapsed = (job.ended_at or now) - job.added_at, round = job.round }
   if type(d) == "table" then
-    if type(d.status) == "string" then row.status = d.status end
+    if current and type(d.status) == "string" then row.status = d.status end
     for _, _, _, status in detail_fns.each_file(d) do
       if status == "completed" then row.completed = row.completed + 1
       elseif status == "failed" then row.failed = row.failed + 1
