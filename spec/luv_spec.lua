@@ -246,3 +246,35 @@ describe("seekrflow.luv after close", function()
     assert.equal(1, calls)
   end)
 end)
+
+describe("seekrflow.luv in several spec files of one busted run", function()
+  -- busted clears package.loaded after each file, so a second file's `require "luv"` loads luv
+  -- again in the same Lua state; luv (1.52.1 at least) then frees the loop under it once the
+  -- first file's module is collected, and luv before 1.46 crashes at exit on a handle left
+  -- closing.
+  it("keeps the luv module that owns the loop, and never loads luv again", function()
+    local loaded = package.loaded.luv
+    package.loaded.luv = nil -- as busted leaves it for the next file
+    local again = luv_driver.uv()
+    package.loaded.luv = loaded
+    assert.is_not_nil(rawget(again, "_loop"), "the module that owns the loop")
+    assert.equal(again, luv_driver.uv())
+    local driver = luv_driver.new { api_key = "k", base_url = sim.base_url }
+    driver:close()
+    assert.equal(again, driver.uv)
+  end)
+
+  it("drives requests from two files that each load luv, and the process ends cleanly", function()
+    local root = os.getenv("SEEKRFLOW_ROOT") or "."
+    local fixtures = "spec/fixtures/luv_reload/"
+    -- timeout(1) runs without a memory checker's preload; busted's Lua keeps it
+    local cmd = ('preload=${LD_PRELOAD-}; cd %q && LD_PRELOAD= timeout %d env LD_PRELOAD="$preload" %s '
+      .. '"$(command -v busted)" --output=plainTerminal %sfirst.lua %ssecond.lua 2>&1; echo "exit:$?"')
+      :format(root, math.ceil(sim.deadline(60)), os.getenv("SEEKRFLOW_LUA") or "lua5.4", fixtures, fixtures)
+    local p = assert(io.popen(cmd))
+    local out = p:read("*a")
+    p:close()
+    assert.equal("0", out:match("exit:(%d+)%s*$"), out)
+    assert.matches("2 successes / 0 failures / 0 errors", out)
+  end)
+end)

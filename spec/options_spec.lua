@@ -70,7 +70,7 @@ describe("seekrflow.options", function()
       message(function()
         require("seekrflow.remediate").replace(client, "dj-1", "f-1", "x.pdf", { file_name = "a" })
       end))
-    -- checked before luv is loaded (loading luv twice in one busted run crashes it)
+    -- checked before luv is loaded
     assert.matches('^seekrflow.luv.new: unknown option "on_eror" .*did you mean "on_error"%?$',
       message(function() require("seekrflow.luv").new(client, { on_eror = print }) end))
     client:close()

@@ -32,10 +32,41 @@ Task.__index = Task
 local WANT = { ["in"] = "r", out = "w", inout = "rw" }
 local READY = { r = "in", w = "out", rw = "inout" }
 
-local function default_uv()
+-- luv keeps one loop per Lua state, but the loop is memory of the table the first
+-- `require "luv"` returned (its `_loop` field); the state only records its address. Loading
+-- luv again in the same state (busted between spec files, a plugin reloader: both clear
+-- package.loaded) gives a table that shares that loop without owning it, and once the first
+-- table is collected the loop is freed under the second: a crash in the next luv call. So
+-- the table that owns the loop, once seen here, is kept in the registry for the life of the
+-- state, and reused instead of loading luv again.
+local OWNER_KEY = "seekrflow.luv: the luv module that owns this state's loop"
+
+local function registry()
+  local get = type(debug) == "table" and debug.getregistry
+  return get and get() or nil
+end
+
+local function loop_owner()
+  local reg = registry()
+  return reg and reg[OWNER_KEY]
+end
+
+--- Keeps `uv` for the life of the Lua state when it is the luv module that owns the loop.
+local function keep_owner(uv)
+  local reg = registry()
+  if reg and reg[OWNER_KEY] == nil and type(uv) == "table" and rawget(uv, "_loop") ~= nil then
+    reg[OWNER_KEY] = uv
+  end
+  return uv
+end
+
+--- The luv module a driver uses when given none: Neovim's `vim.uv` (or `vim.loop`), else
+--- this Lua state's luv, loaded once however often package.loaded is cleared.
+---@return table
+function luv.uv()
   local vim = rawget(_G, "vim")
   if type(vim) == "table" and (vim.uv or vim.loop) then return vim.uv or vim.loop end
-  return require "luv"
+  return loop_owner() or keep_owner(package.loaded.luv or require "luv")
 end
 
 local DRIVER_OPTIONS = { uv = "table", on_error = options.callable }
@@ -69,7 +100,7 @@ function luv.new(client_or_opts, opts)
   elseif type(client) ~= "userdata" or type(client.socket_mode) ~= "function" then
     invalid("seekrflow.luv.new: give a seekrflow client or the options for one")
   end
-  local uv = opts.uv or default_uv()
+  local uv = opts.uv and keep_owner(opts.uv) or luv.uv()
   client:socket_mode()
   ---@class seekrflow.LuvDriver
   local driver = setmetatable({
@@ -335,10 +366,24 @@ function Driver:_teardown()
     self.polls[fd] = nil
   end
   close_handle(self.curl_timer)
+  self:_release_closed()
+end
+
+--- libuv frees a closed handle only in a pass of its loop. Inside the loop that pass comes
+--- by itself; outside it (the host's uv.run has returned) nothing may run the loop again
+--- before the program ends, and luv before 1.46 frees a handle still closing at exit and then
+--- walks it (a crash). So a close outside the loop lets one non-blocking pass release the
+--- handles now. Only for standalone luv, whose loop_mode() says whether its loop runs: in a
+--- host that runs the loop itself (Neovim), loop_mode() is always nil.
+function Driver:_release_closed()
+  local uv = self.uv
+  if loop_owner() == nil or type(uv.loop_mode) ~= "function" or type(uv.run) ~= "function" then return end
+  if uv.loop_mode() == nil then uv.run("nowait") end
 end
 
 --- Cancels everything in flight, releases the handles and closes the client.
---- Safe to call twice.
+--- Safe to call twice. Called outside the loop, it runs one non-blocking pass of the loop to
+--- release the handles (anything else due in that pass runs too).
 function Driver:close()
   self:_teardown()
   if not self.client:is_closed() then self.client:close() end
