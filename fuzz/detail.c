@@ -5,8 +5,9 @@
  * Each input is decoded as a data job; every function of seekrflow.detail
  * then walks it. Whatever the shape, they never crash or raise on a table:
  * each_file yields every table entry of files[] exactly once, a current
- * record is a live record of the detail, and a non-table argument is an
- * invalid_argument error.
+ * record is a live record of the detail and one of the records of its file
+ * (records_of: in the detail's order, each once, the same through
+ * records_by_file), and a non-table argument is an invalid_argument error.
  */
 #include <stdint.h>
 
@@ -32,11 +33,23 @@ static const char walk[] =
     "if type(rawget(d, 'files')) == 'table' then\n"
     "  for _, f in ipairs(rawget(d, 'files')) do if type(f) == 'table' then expected = expected + 1 end end\n"
     "end\n"
+    "local order, k = {}, 0\n"
+    "for _, r in detail.records(d, { include_deleted = true }) do k = k + 1; order[r] = order[r] or k end\n"
+    "local records_of = detail.records_by_file(d, { include_deleted = true })\n"
     "local n = 0\n"
     "for file, record, ij in detail.each_file(d) do\n"
     "  n = n + 1\n"
     "  assert(type(file) == 'table')\n"
     "  if record ~= nil then assert(live[record] and type(ij) == 'table') end\n"
+    "  local last, mine, current_seen = 0, 0, record == nil\n"
+    "  for ij2, r in detail.records_of(d, file) do\n"
+    "    assert(type(ij2) == 'table' and live[r] and order[r] > last, 'records_of: not in order or repeated')\n"
+    "    last, mine = order[r], mine + 1\n"
+    "    if r == record then current_seen = true end\n"
+    "  end\n"
+    "  assert(current_seen, 'the current record is not among the records of its file')\n"
+    "  for _, r in records_of(file) do if live[r] then mine = mine - 1 end end\n"
+    "  assert(mine == 0, 'records_by_file and records_of disagree')\n"
     "  local r2 = detail.current_record(d, file)\n"
     "  assert(r2 == record)\n"
     "  local status = detail.file_status(d, file)\n"

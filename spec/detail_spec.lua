@@ -23,7 +23,7 @@ describe("seekrflow.detail", function()
   it("is the C table, with every function of the agreed interface", function()
     assert.equal(core.detail, detail)
     for _, name in ipairs { "records", "failed_records", "each_file", "current_record", "is_markdown",
-      "each_event", "file_status" } do
+      "each_event", "file_status", "records_of", "records_by_file" } do
       assert.is_function(detail[name], name)
     end
   end)
@@ -171,6 +171,130 @@ describe("seekrflow.detail", function()
       assert.equal("completed", (detail.file_status(d, d.files[1])))
       assert.is_nil(files[2].record)
       assert.is_nil((detail.file_status(d, d.files[2]))) -- unknown, not "Markdown"
+    end)
+  end)
+
+  describe("the records of a file", function()
+    -- "ij-id/record-id" of each record records_of yields, in order
+    local function ids_of(d, file, opts)
+      local out = {}
+      for ij, r in detail.records_of(d, file, opts) do out[#out + 1] = ij.id .. "/" .. tostring(r.record_id) end
+      return out
+    end
+
+    it("are the records named, produced for the file id, or named like it in a run listing it", function()
+      local d = {
+        ingestion_jobs = {
+          { id = "ij-1", file_ids = { "file-a" }, records = { record("r1", "a.pdf", "failed") } },
+          { id = "ij-2", records = { record("r2", "a.pdf", "failed") } }, -- lists no files: may hold it
+          { id = "ij-3", file_ids = { "file-b" }, records = { record("r3", "a.pdf", "failed") } }, -- not a's run
+          { id = "ij-4", file_ids = { "file-b" }, records = {
+            record("r4", "renamed.pdf", "failed", { alignment_file_id = "file-a" }),
+            record("r5", "b.pdf", "completed", { alignment_file_id = "file-b" }) } },
+          { id = "ij-5", file_ids = { "file-a" }, records = {
+            record("r6", "a.pdf", "completed", { alignment_file_id = "file-a" }) } }, -- every key at once
+          { id = "ij-6", file_ids = { "file-a" }, records = { record("r7", "a.pdf", "failed", { deleted = true }) } },
+        },
+        files = { { file_id = "file-a", record_id = "r6", name = "a.pdf", type = "pdf" },
+          { file_id = "file-b", name = "b.pdf", type = "pdf" } },
+      }
+      -- oldest run first, each record once however many keys match
+      assert.same({ "ij-1/r1", "ij-2/r2", "ij-4/r4", "ij-5/r6" }, ids_of(d, d.files[1]))
+      assert.same({ "ij-1/r1", "ij-2/r2", "ij-4/r4", "ij-5/r6", "ij-6/r7" },
+        ids_of(d, d.files[1], { include_deleted = true }))
+      assert.same({ "ij-4/r5" }, ids_of(d, d.files[2]))
+      -- the current record is one of them (the same keys), the latest by its rule
+      assert.equal("r6", detail.current_record(d, d.files[1]).record_id)
+      assert.equal("r5", detail.current_record(d, d.files[2]).record_id)
+      -- records_by_file indexes once and answers the same for every file
+      local of = detail.records_by_file(d)
+      for _, file in ipairs(d.files) do
+        local out = {}
+        for ij, r in of(file) do out[#out + 1] = ij.id .. "/" .. r.record_id end
+        assert.same(ids_of(d, file), out)
+      end
+      -- a record named in files[] counts even when nothing else matches
+      assert.same({ "ij-4/r5" }, ids_of(d, { record_id = "r5", name = "other.pdf" }))
+      -- a file without an id is matched by record_id and name alone
+      assert.same({ "ij-1/r1", "ij-2/r2", "ij-3/r3", "ij-5/r6" }, ids_of(d, { name = "a.pdf" }))
+      assert.same({}, ids_of(d, { file_id = "file-z" }))
+      assert.same({}, ids_of({}, d.files[1]))
+    end)
+
+    it("of a Markdown file without record_id are none, as it has no current record", function()
+      local d = {
+        ingestion_jobs = { { id = "ij-1", records = { record("r1", "n.md", "failed", { alignment_file_id = "file-md" }),
+          record("r2", "x.md", "failed") } } },
+        files = { { file_id = "file-md", name = "n.md", type = "md" },
+          { file_id = "file-x", name = "x.md", record_id = "r2" } },
+      }
+      assert.same({}, ids_of(d, d.files[1]))
+      assert.same({ "ij-1/r2" }, ids_of(d, d.files[2]))
+    end)
+
+    it("are the methods of a decoded detail too, and never broken by server fields", function()
+      local d = core.json_decode([[{"records_of":1,"records_by_file":"x","ingestion_jobs":[{"id":"ij-1",
+        "records":[{"record_id":"r1","alignment_file_id":"f1","filename":"a.pdf","status":"failed"}]}],
+        "files":[{"file_id":"f1","name":"a.pdf","records_of":2}]}]], "data_job")
+      assert.same({ "ij-1/r1" }, ids_of(d, d.files[1]))
+      local n = 0
+      for _ in detail.records_by_file(d)(d.files[1]) do n = n + 1 end
+      assert.equal(1, n)
+      local plain = { ingestion_jobs = d.ingestion_jobs, files = d.files }
+      setmetatable(plain, getmetatable(core.json_decode("{}", "data_job")))
+      for _, r in plain:records_of(d.files[1]) do assert.equal("r1", r.record_id) end
+    end)
+
+    it("skip what has the wrong shape: odd runs, records, file_ids and keys", function()
+      local d = {
+        ingestion_jobs = {
+          "x", 7, { id = "ij-1", records = "nope" },
+          { id = "ij-2", records = { 1, "r", false, record("r1", "a.pdf", "failed") } },
+          { id = "ij-3", file_ids = "file-a", records = { record("r2", "a.pdf", "failed") } }, -- not a list: lists none
+          { id = "ij-4", file_ids = { 5, false, {} }, records = { record("r3", "a.pdf", "failed") } }, -- lists no file-a
+          { id = "ij-5", records = { record(7, "a.pdf", "failed", { alignment_file_id = {} }),
+            { record_id = "r4", filename = 9, alignment_file_id = "file-a" } } },
+        },
+        files = { { file_id = "file-a", name = "a.pdf" }, { file_id = 5, name = {}, record_id = 7 } },
+      }
+      assert.same({ "ij-2/r1", "ij-3/r2", "ij-5/7", "ij-5/r4" }, ids_of(d, d.files[1]))
+      assert.same({}, ids_of(d, d.files[2])) -- keys that are not strings match nothing
+      assert.same({}, ids_of({ ingestion_jobs = "x" }, d.files[1]))
+    end)
+
+    it("yield every record once, even under one key shared by thousands", function()
+      local records, files = {}, {}
+      for i = 1, 20000 do
+        -- every record has the same record_id, file id and name: hostile, not a real detail
+        records[i] = record("r", "same.pdf", "failed", { alignment_file_id = "file-1", n = i })
+        files[i] = { file_id = "file-" .. i, name = "f" .. i .. ".pdf", type = "pdf" }
+      end
+      local d = { ingestion_jobs = { { id = "ij-1", records = records } }, files = files }
+      local n, last = 0, 0
+      for _, r in detail.records_of(d, { file_id = "file-1", record_id = "r", name = "same.pdf" }) do
+        n = n + 1
+        assert.is_true(r.n > last)
+        last = r.n
+      end
+      assert.equal(20000, n)
+      -- 20,000 files, one index: each file's own records only (file-1 has them all)
+      local of, total = detail.records_by_file(d), 0
+      for _, file in ipairs(files) do
+        for _ in of(file) do total = total + 1 end
+      end
+      assert.equal(20000, total)
+    end)
+
+    it("says what it expected when given the wrong thing", function()
+      local err = arg_error(function() detail.records_of({}, "file-1") end)
+      assert.matches("detail.records_of: expected a files%[%] entry", err.message)
+      arg_error(function() detail.records_of("dj-1", {}) end)
+      err = arg_error(function() detail.records_of({}, {}, { deleted = true }) end)
+      assert.matches("unknown option 'deleted'", err.message)
+      arg_error(function() detail.records_by_file(nil) end)
+      arg_error(function() detail.records_by_file({}, "yes") end)
+      err = arg_error(function() detail.records_by_file({})("file-1") end)
+      assert.matches("expects a files%[%] entry %(a table%), got string", err.message)
     end)
   end)
 

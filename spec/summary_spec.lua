@@ -216,6 +216,34 @@ describe("summary", function()
       assert.equal("retry_then_support", s.causes[1].action) -- the files disagree: the documented action
     end)
 
+    it("finds the earlier internal failure by the detail's rule for a file's records", function()
+      local I, T = TEXTS.internal_failure, TEXTS.service_unavailable
+      local function action(runs)
+        local s = summary.of(job_detail({ { "file-1", "ijf-2", "crash.pdf" } }, runs))
+        return s.failed[1].action
+      end
+      local now = { id = "ij-2", file_ids = { "file-1" }, records = { failed("ijf-2", "crash.pdf", I) } }
+      -- an earlier run that lists no file ids (file_ids is optional in the API) may hold it
+      assert.equal("support", action { { id = "ij-1", records = { failed("ijf-1", "crash.pdf", I) } }, now })
+      -- removed, then added again: the deleted record is still its history
+      assert.equal("support", action { { id = "ij-1", file_ids = { "file-1" },
+        records = { failed("ijf-1", "crash.pdf", I, { deleted = true }) } }, now })
+      -- produced for its file id under another name
+      assert.equal("support", action { { id = "ij-1", file_ids = { "file-9" },
+        records = { failed("ijf-1", "old-name.pdf", I, { alignment_file_id = "file-1" }) } }, now })
+      -- not its history: a same-named file of a run that does not list it, another cause,
+      -- or a record that is not failed
+      assert.equal("retry_then_support", action { { id = "ij-1", file_ids = { "file-9" },
+        records = { failed("ijf-1", "crash.pdf", I) } }, now })
+      assert.equal("retry_then_support", action { { id = "ij-1", file_ids = { "file-1" },
+        records = { failed("ijf-1", "crash.pdf", T) } }, now })
+      assert.equal("retry_then_support", action { { id = "ij-1", file_ids = { "file-1" },
+        records = { record("ijf-1", "crash.pdf", "completed", I[1], I[2]) } }, now })
+      -- the current record listed twice is not a second failure
+      assert.equal("retry_then_support", action { { id = "ij-1", file_ids = { "file-1" },
+        records = { failed("ijf-2", "crash.pdf", I, { deleted = true }) } }, now })
+    end)
+
     it("counts only the latest record of each attached file", function()
       local T = TEXTS.service_unavailable
       -- file-1 failed, then was added again and completed; file-2 completed, then failed when re-added

@@ -17,6 +17,17 @@
 ---   with the file's name in an ingestion job listing the file (or listing none).
 --- Records of a removed file are marked deleted: they are history, never current.
 ---
+--- The records of a file (`records_of`, its history) are matched by the same
+--- keys: the record `record_id` names, every record whose `alignment_file_id`
+--- is the file's id, every record with the file's name in an ingestion job
+--- listing the file or listing none (`file_ids` is optional in the API); a
+--- Markdown file without `record_id` has none. They come in the detail's order
+--- (`ingestion_jobs[]`, then each job's `records[]`: older runs first), each
+--- once; the current record is always one of them. Deleted records only with
+--- `include_deleted`. `records_by_file(d)` indexes the records once and returns
+--- `records_of` for that detail as a function of the file, so a loop over
+--- 20,000 files stays linear; `records_of` indexes them on each call.
+---
 --- A detail without `files[]` (or with a `files` that is not a list) has no
 --- files attached: the API may leave an empty list out, and `each_file` yields
 --- nothing.
@@ -29,6 +40,8 @@
 ---@field records fun(d: table, opts?: {include_deleted?: boolean}): seekrflow.RecordsIter every record
 ---@field failed_records fun(d: table, opts?: {include_deleted?: boolean}): seekrflow.RecordsIter status "failed"
 ---@field each_file fun(d: table): fun(): (table, table?, table?, string?) yields file, current record, ingestion job, file_status
+---@field records_of fun(d: table, file: table, opts?: {include_deleted?: boolean}): seekrflow.RecordsIter every record of a files[] entry, oldest run first
+---@field records_by_file fun(d: table, opts?: {include_deleted?: boolean}): (fun(file: table): seekrflow.RecordsIter) records_of over one index
 ---@field current_record fun(d: table, file: table): (table?, table?) a files[] entry's record and its job
 ---@field file_status fun(d: table, file: table): (string?, table?, table?) status, record, ingestion job
 ---@field is_markdown fun(file: table): boolean by `type` ("md", "markdown"), else by name (.md, .markdown)

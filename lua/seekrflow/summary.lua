@@ -121,19 +121,6 @@ local function str(v)
   return nil
 end
 
--- Does an older record belong to this file? Records carry no file id of their
--- own; a failed record's alignment_file_id is the source file's id on the
--- simulator, and otherwise the ingestion run lists the file and the record
--- has the same filename.
-local function belongs(record, ingestion_job, file_id, filename)
-  if record.alignment_file_id ~= nil and record.alignment_file_id == file_id then return true end
-  if filename == nil or record.filename ~= filename then return false end
-  for _, id in ipairs(type(ingestion_job.file_ids) == "table" and ingestion_job.file_ids or {}) do
-    if id == file_id then return true end
-  end
-  return false
-end
-
 local plural = text_util.plural
 
 local function unknown_action_text(suggested_fix)
@@ -205,8 +192,9 @@ end
 ---@field viable_files integer
 ---@field plan seekrflow.summary.Plan
 
--- Builds the entry for an attached file whose latest record failed.
-local function make_entry(file, record, ingestion_job, history)
+-- Builds the entry for an attached file whose latest record failed. earlier_failure(file,
+-- record, cause) says whether another record of the file failed with that cause before.
+local function make_entry(file, record, ingestion_job, earlier_failure)
   local entry = {
     filename = str(record and record.filename) or str(file.name) or str(file.file_id),
     file_id = str(file.file_id),
@@ -229,18 +217,8 @@ local function make_entry(file, record, ingestion_job, history)
   else
     entry.action, entry.action_text = "review", unknown_action_text(entry.suggested_fix)
   end
-  if cause == "internal_failure" and entry.file_id then
-    -- only the failed records that may be this file's: by its id, or by its name
-    for _, candidates in ipairs({ history.by_file_id[entry.file_id] or {}, history.by_name[entry.filename] or {} }) do
-      for _, h in ipairs(candidates) do
-        local r, ij = h[1], h[2]
-        if r ~= record and str(r.record_id) ~= entry.record_id and h[3] == cause
-            and belongs(r, ij, entry.file_id, entry.filename) then
-          entry.action, entry.action_text = "support", SUPPORT_TEXT
-          return entry
-        end
-      end
-    end
+  if cause == "internal_failure" and entry.file_id and earlier_failure(file, record, cause) then
+    entry.action, entry.action_text = "support", SUPPORT_TEXT
   end
   return entry
 end
@@ -309,23 +287,19 @@ function summary.of(detail)
   local status = str(detail.status)
   local job_type = str(detail.job_type)
 
-  -- Deleted records count as history: removing a file and adding it again
-  -- is also a retry.
-  -- Indexed by the file a record may belong to (see belongs), each with its cause, so a
-  -- failed file looks only at its own history: linear in the records, not quadratic.
-  local history = { by_file_id = {}, by_name = {} }
-  for ij, record in detail_fns.failed_records(detail, { include_deleted = true }) do
-    local h = { record, ij, summary.cause_of(record.error_message) }
-    for index, key in pairs({ by_file_id = str(record.alignment_file_id), by_name = str(record.filename) }) do
-      if key ~= nil then
-        local list = history[index][key]
-        if not list then
-          list = {}
-          history[index][key] = list
-        end
-        list[#list + 1] = h
+  -- Which records are a file's is the detail module's rule (detail.records_of); the
+  -- records are indexed on first need, once, and each failed one classified once.
+  -- Deleted records count as history: removing a file and adding it again is also a retry.
+  local records_of, cause_of_record = nil, {}
+  local function earlier_failure(file, record, cause)
+    records_of = records_of or detail_fns.records_by_file(detail, { include_deleted = true })
+    for _, r in records_of(file) do
+      if r ~= record and str(r.record_id) ~= str(file.record_id) and detail_fns.is_failed(r) then
+        cause_of_record[r] = cause_of_record[r] or summary.cause_of(r.error_message)
+        if cause_of_record[r] == cause then return true end
       end
     end
+    return false
   end
 
   -- Which record is a file's current one, and so its status, is the detail
@@ -336,7 +310,7 @@ function summary.of(detail)
     if file_status == "completed" then
       viable = viable + 1
     elseif file_status == "failed" then
-      failed[#failed + 1] = make_entry(file, record, ij or {}, history)
+      failed[#failed + 1] = make_entry(file, record, ij or {}, earlier_failure)
     elseif file_status == "queued" or file_status == "running" or file_status == "pending" then
       ingesting = ingesting + 1
     end
