@@ -527,6 +527,23 @@ print("caught", ok, type(err), tostring(err):match("interrupted!") and "interrup
       assert.same({ "needs_review", "ready_to_start" }, { status.from, status.to })
       assert.matches("Files Removed", timeline_types(events))
     end)
+
+    it("reports the removal of the last file, also when the server leaves out the empty files[]", function()
+      freeze()
+      local id, files = sim.job_with_files(client, { { "broken.pdf", "no" } })
+      advance(120)
+      local w = watch.new(client, id, simulated { until_statuses = { "ready_to_start" } })
+      local events = w:poll()
+      assert.equal(1, #of_type(events, "file_added"))
+      client.data_jobs:remove_files(id, { files[1] })
+      -- spec-minimal mode sends this detail without a files key at all
+      assert.equal(sim.minimal, client.data_jobs:retrieve(id).files == nil)
+      events = w:poll()
+      local removed = of_type(events, "file_removed")
+      assert.equal(1, #removed)
+      assert.equal(files[1], removed[1].file.file_id)
+      assert.equal("broken.pdf", removed[1].file.name)
+    end)
   end)
 end)
 
@@ -640,8 +657,32 @@ describe("watch (unit: details fed by hand)", function()
     assert.equal("file_removed,record_status", types(events))
     assert.equal("f1", events[1].file.file_id)
     assert.equal("bad", events[2].record.error_message)
-    -- an absent files array is not "every file removed"
-    assert.same({}, (w:feed(d(record("r1", "failed"), record("r2", "queued", { queue_position = 1 })))))
+    -- the same job with nothing else changed: no event
+    assert.same({}, (w:feed(d(record("r1", "failed"), record("r2", "queued", { queue_position = 1 }),
+      { { file_id = "f2" } }))))
+  end)
+
+  it("reads a detail without files[] as no files attached: the last file's removal is reported", function()
+    -- A spec-minimal server leaves out an empty files[] (the API marks no array of the detail
+    -- required); seekrflow.detail reads that as no files attached, and so does the watcher.
+    local core = require "seekrflow.core"
+    local function job(files)
+      return core.json_decode('{"id":"dj-1","status":"file_processing"' .. (files and ',"files":' .. files or "")
+        .. "}", "data_job")
+    end
+    local w = fed()
+    local events = w:feed(job('[{"file_id":"f1","name":"a.pdf"},{"file_id":"f2","name":"b.pdf"}]'))
+    assert.equal("file_added,file_added,job_status", types(events))
+    events = w:feed(job())
+    assert.equal("file_removed,file_removed", types(events))
+    assert.same({ "f1", "f2" }, { events[1].file.file_id, events[2].file.file_id })
+    assert.same({}, (w:feed(job())))
+    -- files null or not a list reads the same; a file added back is reported again
+    assert.equal("file_added", types((w:feed(job('[{"file_id":"f1"}]')))))
+    for _, files in ipairs({ "null", '"x"', "7", "{}" }) do
+      assert.equal("file_removed", types((w:feed(job(files)))), files)
+      w:feed(job('[{"file_id":"f1"}]'))
+    end
   end)
 
   it("reports alignment changes of status, step and progress", function()

@@ -190,8 +190,8 @@ end
 ---@field attempt integer? poll_error: consecutive failures so far
 
 local function diff_files(seen, detail, add)
-  -- An absent array says nothing about files, unlike an empty one: do not report removals.
-  if type(detail.files) ~= "table" then return end
+  -- Files are read only through seekrflow.detail: a detail without files[] has none attached
+  -- (the API may leave an empty list out), so the last file's removal is reported too.
   local present = {}
   for f in detail_fns().each_file(detail) do
     local id = f.file_id
