@@ -47,6 +47,32 @@ return function(test)
     for _, n in ipairs(notes) do assert.is_truthy(n.level ~= ERROR, "unexpected error: " .. n.msg) end
   end)
 
+  test("the dashboard's header says its watch stopped when close() or setup() ends it", function()
+    sim.config { time_scale = 0 } -- the jobs stay moving
+    local jobs = sim.many_jobs { jobs = 3, prefix = "nc" }
+    local notes = h.capture_notify()
+    h.plugin()
+    local dashboard = require "seekrflow.nvim.dashboard"
+    local ids = {}
+    for i, j in ipairs(jobs) do ids[i] = j.id end
+    vim.cmd("SeekrflowWatch " .. table.concat(ids, " "))
+    local buf = h.buffer_named(NAME)
+    local function head() return vim.api.nvim_buf_get_lines(buf, 0, 1, false)[1] end
+    h.poll(10000, function() return head():find("3 jobs", 1, true) ~= nil end, "the dashboard's rows")
+    assert.no.matches("stopped", head(), 1, true)
+    require("seekrflow.nvim").close()
+    assert.is_false(dashboard.watching())
+    assert.matches("(stopped", head(), 1, true)
+    h.run_for(500) -- nothing scheduled before close() draws it live again
+    assert.matches("(stopped", head(), 1, true)
+    -- watching again, then setup(): the same
+    vim.cmd("SeekrflowDashboard " .. table.concat(ids, " "))
+    h.poll(5000, function() return not head():find("stopped", 1, true) end, "the header of a new watch")
+    h.plugin()
+    assert.matches("(stopped", head(), 1, true)
+    for _, n in ipairs(notes) do assert.is_truthy(n.level ~= ERROR, "unexpected error: " .. n.msg) end
+  end)
+
   test(":SeekrflowDashboard --all finds every moving job; bad arguments are an ERROR notification", function()
     sim.many_jobs { jobs = 6, prefix = "nv" }
     local notes = h.capture_notify()

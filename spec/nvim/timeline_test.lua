@@ -141,6 +141,71 @@ return function(test)
     assert_no_more_retrieves(id, 1000, "polls after close()")
   end)
 
+  test(":SeekrflowTimeline's title stops saying [live] at once when close() or setup() ends the follow", function()
+    local function title(buf) return h.buffer_text(buf):match("^[^\n]*") end
+    local id, buf = frozen_job_followed()
+    h.poll(5000, function() return title(buf):find("[live]", 1, true) ~= nil end, "the title to say live")
+    require("seekrflow.nvim").close()
+    assert.no.matches("[live]", title(buf), 1, true)
+    assert.matches("stopped following: r to refresh", title(buf), 1, true)
+    assert.matches("seekrflow timeline " .. id, title(buf), 1, true)
+    assert.matches("r refresh", title(buf), 1, true) -- the rest of the title line stays
+    -- r follows again (a new driver); setup() ends that follow the same way
+    vim.api.nvim_set_current_win(vim.fn.bufwinid(buf))
+    vim.api.nvim_feedkeys("r", "x", false)
+    h.poll(5000, function() return title(buf):find("[live]", 1, true) ~= nil end, "r to follow again")
+    h.plugin({ watch = { min_interval = 0.1, max_interval = 0.2 } })
+    assert.no.matches("[live]", title(buf), 1, true)
+    assert.matches("stopped following", title(buf), 1, true)
+    assert_no_more_retrieves(id, 1000, "polls after setup()")
+    assert.no.matches("[live]", title(buf), 1, true)
+  end)
+
+  test(":SeekrflowTimeline hidden with bufhidden=hide says it stopped, and follows again once shown", function()
+    local function title(buf) return h.buffer_text(buf):match("^[^\n]*") end
+    local id, buf = frozen_job_followed()
+    h.poll(5000, function() return title(buf):find("[live]", 1, true) ~= nil end, "the title to say live")
+    vim.api.nvim_buf_set_option(buf, "bufhidden", "hide")
+    vim.api.nvim_win_close(vim.fn.bufwinid(buf), true)
+    assert.is_true(vim.api.nvim_buf_is_valid(buf))
+    assert.matches("stopped following", title(buf), 1, true)
+    assert_no_more_retrieves(id, 1000, "polls while hidden")
+    assert.no.matches("[live]", title(buf), 1, true)
+    -- :b shows it again: it fetches the job and follows it again, in that window
+    local count = retrieves(id)
+    vim.cmd("buffer " .. buf)
+    h.poll(5000, function() return retrieves(id) > count + 1 end, "polls once shown again")
+    h.poll(5000, function() return title(buf):find("[live]", 1, true) ~= nil end, "the title to say live again")
+    assert.equal(buf, timeline_buffer(id))
+    assert.equal(1, #vim.fn.win_findbuf(buf), "showing it again opened another window")
+    -- the job moves on: the picture follows it
+    sim.config { time_scale = h.time_scale }
+    h.poll(10000, function() return h.buffer_text(buf):find("1 completed, 1 failed", 1, true) ~= nil end,
+      "the picture to follow the job once shown again")
+  end)
+
+  test("live redraws of the timeline and the dashboard keep no undo history", function()
+    local function undo_states(buf)
+      return vim.api.nvim_buf_call(buf, function() return vim.fn.undotree().seq_last end)
+    end
+    local id, buf = frozen_job_followed()
+    sim.config { time_scale = h.time_scale }
+    h.poll(10000, function() return h.buffer_text(buf):find("1 completed, 1 failed", 1, true) ~= nil end,
+      "the picture to follow the job")
+    assert.equal(-1, vim.api.nvim_buf_get_option(buf, "undolevels"))
+    assert.equal(0, undo_states(buf), "undo states of the timeline " .. id)
+    local jobs = sim.many_jobs { jobs = 3, prefix = "nu" }
+    local ids = {}
+    for i, j in ipairs(jobs) do ids[i] = j.id end
+    vim.cmd("SeekrflowDashboard " .. table.concat(ids, " "))
+    local dashboard = require "seekrflow.nvim.dashboard"
+    h.poll(20000, function() return not dashboard.watching() end, "the dashboard's watch to end")
+    h.run_for(300)
+    local board = h.buffer_named("seekrflow://dashboard")
+    assert.equal(-1, vim.api.nvim_buf_get_option(board, "undolevels"))
+    assert.equal(0, undo_states(board), "undo states of the dashboard")
+  end)
+
   test(":SeekrflowTimeline says once that refreshing fails, however many polls fail", function()
     local id, buf, notes = frozen_job_followed({ client = { max_retries = 0 } })
     local count = retrieves(id)

@@ -4,7 +4,8 @@ local buffer = {}
 
 --- A new scratch buffer with its filetype; `name` when given and free (a buffer of an
 --- earlier list may still hold it: then none). `bufhidden`: what happens once no window
---- shows it ("wipe" by default).
+--- shows it ("wipe" by default). It keeps no undo history: every redraw would be an undo
+--- step, and a live view redrawn for hours would hold each picture it ever showed.
 ---@param name string?
 ---@param filetype string
 ---@param bufhidden string?
@@ -13,16 +14,20 @@ function buffer.scratch(name, filetype, bufhidden)
   local buf = vim.api.nvim_create_buf(false, true)
   if name then pcall(vim.api.nvim_buf_set_name, buf, name) end
   vim.api.nvim_buf_set_option(buf, "bufhidden", bufhidden or "wipe")
+  vim.api.nvim_buf_set_option(buf, "undolevels", -1)
   vim.api.nvim_buf_set_option(buf, "filetype", filetype)
   return buf
 end
 
---- Replaces the lines of a buffer the user cannot edit.
+--- Replaces the lines of a buffer the user cannot edit: all of them, or those from `first`
+--- up to `last` (0-based, `last` excluded, as nvim_buf_set_lines counts).
 ---@param buf integer
 ---@param lines string[]
-function buffer.set_lines(buf, lines)
+---@param first integer? default 0
+---@param last integer? default -1: to the end
+function buffer.set_lines(buf, lines, first, last)
   vim.api.nvim_buf_set_option(buf, "modifiable", true)
-  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.api.nvim_buf_set_lines(buf, first or 0, last or -1, false, lines)
   vim.api.nvim_buf_set_option(buf, "modifiable", false)
 end
 

@@ -6,7 +6,8 @@
 --- Keys in the buffer, on a job's line: <CR> or f  its failures into the quickfix list,
 --- w  watch it alone in a float, and the job list's actions (each asks first): r retry the
 --- transient failures, x remove the failed files, s start alignment. S stops the watch,
---- q closes the window.
+--- q closes the window. When the plugin closes its driver under the watch (close(), setup
+--- again), the header says at once that the watch stopped.
 local watch_many = require "seekrflow.watch_many"
 local text = require "seekrflow.text"
 local buffer = require "seekrflow.nvim.buffer"
@@ -17,8 +18,12 @@ local dashboard = {}
 local HINT = "<CR>/f failures · w watch · " .. actions.HINT .. " · S stop · q close"
 local REDRAW_MS = 150
 
--- One dashboard per Neovim: its buffer, the running watch, the rows last drawn.
-local state = { buf = nil, handle = nil, rows = {}, result = nil, targets_text = "", redraw_pending = false }
+-- One dashboard per Neovim: its buffer, the running watch, the rows last drawn, and whether
+-- close() ended that watch (the header says so; no result ever comes).
+local state = { buf = nil, handle = nil, rows = {}, result = nil, targets_text = "", redraw_pending = false,
+  closed_under = false }
+
+local STOPPED = "stopped watching"
 
 local safe = text.terminal_safe
 
@@ -101,7 +106,9 @@ local function draw()
   if not buffer_valid() then return end
   local loop = state.handle and state.handle.loop
   if loop then state.rows = loop:rows() end
-  buffer.set_lines(state.buf, dashboard.lines(state.rows, state.result, state.targets_text))
+  local lines = dashboard.lines(state.rows, state.result, state.targets_text)
+  if state.closed_under then lines[1] = lines[1] .. "  (" .. STOPPED .. ")" end
+  buffer.set_lines(state.buf, lines)
 end
 
 -- Redraws at most every REDRAW_MS, on the main loop (events arrive in luv callbacks).
@@ -152,6 +159,17 @@ function dashboard.stop()
   end
 end
 
+-- close() closed the driver under the watch: it ended without a result (nothing of it fires
+-- any more), so the header says here, at once, that it stopped.
+local function closed_under()
+  local handle = state.handle
+  if not handle then return end
+  state.handle = nil
+  state.rows = handle.loop:rows()
+  state.closed_under = true
+  draw()
+end
+
 --- Opens (or reuses) the dashboard buffer and watches targets on the plugin's driver.
 ---@param plugin table require("seekrflow.nvim")
 ---@param driver seekrflow.LuvDriver
@@ -160,7 +178,7 @@ end
 function dashboard.open(plugin, driver, targets, opts)
   dashboard.stop()
   ensure_buffer(plugin)
-  state.result = nil
+  state.result, state.closed_under = nil, false
   state.targets_text = targets.all and ("--all" .. (targets.job_type and (" --type " .. targets.job_type) or ""))
     or (#targets == 1 and targets[1] or (#targets .. " jobs"))
   local o = {}
@@ -169,6 +187,7 @@ function dashboard.open(plugin, driver, targets, opts)
   local handle
   handle = watch_many.luv(driver, targets, o, function(result)
     state.result = result
+    plugin._on_close(dashboard, nil)
     if state.handle == handle then state.handle = nil end
     state.rows = handle and handle.loop:rows() or state.rows
     vim.schedule(function()
@@ -181,6 +200,7 @@ function dashboard.open(plugin, driver, targets, opts)
   end)
   state.handle = handle
   state.driver = driver
+  if not state.result then plugin._on_close(dashboard, closed_under) end
   draw()
   return state.buf
 end

@@ -65,11 +65,12 @@ local LEVELS = vim.log.levels
 -- One plugin state per Neovim: the resolved options (setup's, or the
 -- defaults), the driver (lazily), the running watches by job id (and their
 -- order, for stacking floats), floats still on screen, the recent job ids for
--- completion, and a generation that close() bumps so that callbacks already
--- scheduled by then do nothing.
+-- completion, a generation that close() bumps so that callbacks already
+-- scheduled by then do nothing, and what close() tells the views that follow
+-- something on the driver (M._on_close).
 local state = {
   config = nil, driver = nil, watches = {}, order = {}, floats = {}, generation = 0, jobs = nil,
-  recent = { ids = {}, at = nil, loading = false },
+  recent = { ids = {}, at = nil, loading = false }, on_close = {},
 }
 
 local function copy(t)
@@ -826,8 +827,20 @@ end
 -- setup and teardown
 -- ---------------------------------------------------------------------------
 
+--- For a view that follows something on the plugin's driver (the dashboard, a timeline):
+--- `stopped` runs on the main thread at the next close() (setup again, VimLeavePre), once the
+--- driver is closed and nothing of the view's watch fires any more, so that the view says it
+--- stopped instead of still claiming to be live. One per `key` (a later call replaces it);
+--- `stopped` nil: forget it (the view stopped on its own).
+---@param key any the view
+---@param stopped fun()?
+function M._on_close(key, stopped)
+  state.on_close[key] = stopped
+end
+
 --- Cancels everything in flight, closes the driver (and its client) and the
---- floats. Commands stay defined; the next one makes a new driver.
+--- floats, then tells the views that followed something on it (M._on_close).
+--- Commands stay defined; the next one makes a new driver.
 function M.close()
   state.generation = state.generation + 1
   for _, id in ipairs(state.order) do
@@ -843,6 +856,9 @@ function M.close()
   local d = state.driver
   state.driver = nil
   if d then pcall(d.close, d) end
+  local views = state.on_close
+  state.on_close = {}
+  for _, stopped in pairs(views) do protect(stopped) end
 end
 
 --- Runs a command by name (the commands of plugin/seekrflow.lua call this).

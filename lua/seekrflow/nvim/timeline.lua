@@ -3,7 +3,8 @@
 --- (seekrflow.timeline's layout drawn by seekrflow.chart), with highlight groups for colours.
 --- The detail is fetched on the plugin's luv driver, so the editor never blocks; while the
 --- job moves, the plugin's watch follows it and the picture is redrawn in place (the title
---- line says "[live]"), until the job settles or the buffer is hidden.
+--- line says "[live]"), until the job settles or the buffer is hidden (shown again, it
+--- follows again). Whatever ends a follow, the title line says so at once.
 ---
 --- Keys in the buffer: r  fetch again, redraw (also to the window's new width), follow again
 ---                     f  the job's failures into the quickfix list
@@ -61,14 +62,24 @@ local function lines_of(drawing)
   return lines, marks
 end
 
--- One view per job: its buffer (made with the first picture), the detail last drawn, the
--- follow in progress (`run`) and the note the title line carries. A second
+-- One view per job: the plugin, its buffer (made with the first picture), the detail last
+-- drawn, the follow in progress (`run`), whether hiding the buffer ended that follow
+-- (`paused`: showing it again follows again) and the note the title line carries. A second
 -- :SeekrflowTimeline of the same job, or r, reuses the buffer and starts a new follow.
 local views = {}
+
+-- The title line's note once a follow was ended from outside: the buffer hidden, or the
+-- plugin's close() (setup again, VimLeavePre).
+local STOPPED = "stopped following: r to refresh"
 
 -- The windows showing buf, in any tab page.
 local function windows_of(buf)
   return vim.fn.win_findbuf(buf)
+end
+
+local function title_of(view, job_id)
+  local note = view.note and ("  [" .. view.note .. "]") or ""
+  return ("seekrflow timeline %s%s   %s"):format(text.terminal_safe(job_id), note, HINT)
 end
 
 -- Draws the view's detail into its buffer at the width of its window. `show` (a command or
@@ -86,8 +97,7 @@ local function draw(view, job_id, show)
   local width = math.max(40, vim.api.nvim_win_get_width(win) - 1)
   local layout = timeline.layout(view.detail, { now = os.time(), max_rows = MAX_ROWS })
   local lines, marks = lines_of(chart.draw(layout, { width = width }))
-  local note = view.note and ("  [" .. view.note .. "]") or ""
-  table.insert(lines, 1, ("seekrflow timeline %s%s   %s"):format(text.terminal_safe(job_id), note, HINT))
+  table.insert(lines, 1, title_of(view, job_id))
   -- replacing every line may move a window's cursor and scroll it (it depends on the
   -- Neovim version): each window showing the picture keeps its view
   local views_of_windows = {}
@@ -105,18 +115,50 @@ local function draw(view, job_id, show)
   end
 end
 
--- Stops following: the poll in flight is cancelled, and nothing of that follow fires later.
+-- Redraws only the title line, with the view's note: a hidden buffer too (no window, no width).
+local function retitle(view, job_id)
+  local buf = view.buf
+  if not (buf and vim.api.nvim_buf_is_valid(buf)) then return end
+  buffer.set_lines(buf, { title_of(view, job_id) }, 0, 1)
+  local ns = highlights()
+  vim.api.nvim_buf_clear_namespace(buf, ns, 0, 1)
+  vim.api.nvim_buf_add_highlight(buf, ns, nvim_timeline.HIGHLIGHTS.note[1], 0, 0, -1)
+end
+
+-- Ends the follow in progress, if any: the poll in flight is cancelled, nothing of that
+-- follow fires later, and close() has nothing more to tell the view. Whether there was one.
 local function stop(view)
   local run = view.run
+  if not run then return false end
   view.run = nil
-  if run and run.task then run.task:cancel() end
+  view.plugin._on_close(view, nil)
+  if run.task then run.task:cancel() end
+  return true
+end
+
+-- A follow ended from outside (hidden, close()): the title line stops saying [live] now,
+-- not at the next r. Whether a follow was in progress.
+local function stopped_following(view, job_id)
+  if not stop(view) then return false end
+  view.note = STOPPED
+  retitle(view, job_id)
+  return true
 end
 
 local function make_buffer(plugin, view, job_id)
   local buf = buffer.scratch("seekrflow://timeline/" .. job_id, "seekrflow-timeline")
   view.buf = buf
-  -- a picture nobody sees is not worth a request: hidden (then wiped, by default) ends the follow
-  vim.api.nvim_create_autocmd("BufHidden", { buffer = buf, callback = function() stop(view) end })
+  -- a picture nobody sees is not worth a request: hidden (then wiped, by default) ends the
+  -- follow; a buffer kept hidden (a user's bufhidden) follows again once a window shows it
+  vim.api.nvim_create_autocmd("BufHidden", { buffer = buf, callback = function()
+    if stopped_following(view, job_id) then view.paused = true end
+  end })
+  vim.api.nvim_create_autocmd("BufWinEnter", { buffer = buf, callback = function()
+    if not view.paused then return end
+    view.paused = false
+    -- through the command, like r: fetched again, on a driver made again if close() ran since
+    plugin._command("SeekrflowTimeline", { args = job_id })
+  end })
   vim.api.nvim_create_autocmd("BufWipeout", { buffer = buf, once = true, callback = function()
     stop(view)
     if views[job_id] == view then views[job_id] = nil end
@@ -147,8 +189,10 @@ local END_NOTE = { timed_out = "stopped: timed out", error = "refresh failed: r 
 --- follows the job: the plugin's watch (seekrflow.luv's driver:watch, with the `watch`
 --- options of setup) polls it and the picture is redrawn in place whenever something
 --- changed, until the job settles (the watch's until_statuses: by default ready to start,
---- needs review, or a final status), the watch times out or gives up, or the buffer is
---- hidden or wiped. Refresh errors are notified once per follow, as a warning.
+--- needs review, or a final status), the watch times out or gives up, the buffer is hidden
+--- or wiped, or the plugin closes its driver (close(), setup again): the title line says
+--- which at once. A buffer kept while hidden follows again when a window shows it again.
+--- Refresh errors are notified once per follow, as a warning.
 ---@param plugin table require("seekrflow.nvim")
 ---@param driver seekrflow.LuvDriver
 ---@param job_id string
@@ -162,9 +206,10 @@ function nvim_timeline.open(plugin, driver, job_id, on_done)
     stop(view)
     if view.buf and not vim.api.nvim_buf_is_valid(view.buf) then view.buf = nil end
   else
-    view = {}
+    view = { plugin = plugin }
     views[job_id] = view
   end
+  view.paused = false
   ---@class seekrflow.nvim.TimelineRun
   local run = { pending = false, drawn = false, warned = false }
 
@@ -189,7 +234,7 @@ function nvim_timeline.open(plugin, driver, job_id, on_done)
     run.poll_error = nil
     if run.detail then view.detail = run.detail end
     local result = run.result
-    if run.finished then view.run = nil end
+    if run.finished then stop(view) end
     local failed = run.finished and (result == nil or result.reason == "error")
     local err = failed and ((result and result.error) or run.error)
     if not view.buf then
@@ -231,6 +276,7 @@ function nvim_timeline.open(plugin, driver, job_id, on_done)
     request_render()
   end
   view.run = run
+  plugin._on_close(view, function() stopped_following(view, job_id) end)
   local ok, task = pcall(driver.watch, driver, job_id, opts, function(result, err)
     run.finished, run.result, run.error = true, result, err
     if result and result.detail then run.detail = result.detail end
@@ -238,7 +284,7 @@ function nvim_timeline.open(plugin, driver, job_id, on_done)
   end)
   if not ok then
     -- e.g. a watch option setup let through that seekrflow.watch refuses
-    view.run = nil
+    stop(view)
     if not view.buf and views[job_id] == view then views[job_id] = nil end
     error(task, 0)
   end
