@@ -131,6 +131,71 @@ describe("seekrflow watch with many jobs", function()
     assert.matches("many-005-healthy watching (file_processing)", out, 1, true)
   end)
 
+  -- Watches --all while the user fixes the job's failed file once its first round ended
+  -- needs_review; `said(out, what)` tells when the output shows "first round moving",
+  -- "first round ended" and "second round begun". The simulator is frozen except between
+  -- those, so the job still moves when the watch looks. Returns the exit code and output.
+  local function watched_again(args, said)
+    local user = sim.client()
+    local id, file_ids = sim.job_with_files(user, { { "ok.pdf", "%PDF-1.4 fine" }, { "broken.pptx", "" } },
+      { name = "again" })
+    sim.config { time_scale = 0 }
+    local step = "moving"
+    local code, out = run(args, {
+      on_output = function(out)
+        if step == "moving" and said(out, "moving") then
+          step = "ended"
+          sim.config { time_scale = sim.time_scale }
+        elseif step == "ended" and said(out, "ended") then
+          step = "again"
+          sim.config { time_scale = 0 }
+          user.data_jobs:remove_files(id, { file_ids[2] })
+          user.data_jobs:add_files(id, { sim.file("fixed.pdf", "%PDF-1.4 fixed").id })
+        elseif step == "again" and said(out, "again") then
+          step = "done"
+          sim.config { time_scale = sim.time_scale }
+        end
+      end,
+    })
+    user:close()
+    assert.equal("done", step, out)
+    return code, out, id
+  end
+
+  it("tells a job watched again after its watch ended: a pipe says so, JSON has round and again", function()
+    local args = { "watch", "--all", "--interval", "50ms", "--timeout", sim.deadline(120) .. "s" }
+    local code, out = watched_again(args, function(so_far, step)
+      if step == "moving" then return so_far:find("again watching (file_processing)", 1, true) end
+      if step == "ended" then return so_far:find("again done: needs_review", 1, true) end
+      return so_far:find("again watching again", 1, true)
+    end)
+    assert.equal(0, code, out)
+    assert.matches("again watching again (file_processing, was needs_review)\n", out, 1, true)
+    assert.matches("again done: reached", out, 1, true)
+    local _, plain = out:gsub("again watching %(", "")
+    assert.equal(1, plain, out) -- the first round's line only
+    assert.matches("1 job watched: 1 reached", out, 1, true)
+
+    local id
+    code, out, id = watched_again(argv("--json", args), function(so_far, step)
+      if step == "moving" then return so_far:find('"type":"job_added"', 1, true) end
+      if step == "ended" then return so_far:find('"reason":"needs_review"', 1, true) end
+      return select(2, so_far:gsub('"type":"job_added"', "")) == 2
+    end)
+    assert.equal(0, code, out)
+    local added = {}
+    for _, line in ipairs(util.lines(out)) do
+      local e = seekrflow.json_decode(line)
+      if e.type == "job_added" then added[#added + 1] = e end
+    end
+    assert.equal(2, #added)
+    assert.same({ id, 1 }, { added[1].job_id, added[1].round })
+    assert.is_nil(added[1].again)
+    assert.same({ id, 2, true, "needs_review" }, { added[2].job_id, added[2].round, added[2].again,
+      added[2].previous_reason })
+    assert.is_nil(out:find("watching", 1, true)) -- JSON lines only
+  end)
+
   it("failures --all prints the failure summary of every job that needs review", function()
     -- frozen until the watch has listed the jobs, so every job still moves when it does, however
     -- slow the machine; then the simulator runs them to their end

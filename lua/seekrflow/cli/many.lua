@@ -3,7 +3,8 @@
 ---
 --- On a terminal the watch is a table redrawn in place, one row per job, most urgent first,
 --- cut to the terminal's width and height. In a pipe it prints one line per change (job
---- status, a file's outcome, alignment, errors, a job's end); with --json one event per line
+--- status, a file's outcome, alignment, errors, a job's end; a job watched again after its
+--- watch ended, as `watching again (STATUS, was REASON)`); with --json one event per line
 --- and a final `result` line (also on Ctrl-C).
 ---
 --- The exit code is the worst outcome among the jobs, in this order (worst first):
@@ -192,7 +193,12 @@ local function lines_view(ctx, state)
   function view.event(e)
     local t = e.type
     if t == "job_added" then
-      say(e.job_id, "watching" .. (e.job and e.job.status and (" (" .. safe(e.job.status) .. ")") or ""))
+      -- a later round (the job moved again after its watch ended) says so, and how the last ended
+      local notes = {}
+      if e.job and e.job.status then notes[1] = safe(e.job.status) end
+      if e.again and e.previous_reason then notes[#notes + 1] = "was " .. safe(e.previous_reason) end
+      say(e.job_id, (e.again and "watching again" or "watching")
+        .. (#notes > 0 and (" (" .. table.concat(notes, ", ") .. ")") or ""))
     elseif t == "job_status" then
       say(e.job_id, ("%s%s%s"):format(e.from and (safe(e.from) .. " → ") or "", safe(e.to),
         e.message and ("  (" .. safe(e.message) .. ")") or ""))
