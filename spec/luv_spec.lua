@@ -121,6 +121,22 @@ describe("seekrflow.luv", function()
     assert.equal(404, outcome.not_found.status)
   end)
 
+  it("a task that slept and finished leaves no handle behind", function()
+    local function handles()
+      local n = 0
+      uv.walk(function(h) if not h:is_closing() then n = n + 1 end end)
+      return n
+    end
+    uv.run("nowait")
+    local before = handles()
+    local finished = 0
+    for _ = 1, 3 do
+      driver:spawn(function(task) task:sleep(0.01) end, function() finished = finished + 1 end)
+    end
+    run_until(function() return finished == 3 end)
+    assert.equal(before, handles())
+  end)
+
   it("hands an uncaught error in a task to on_done", function()
     local outcome
     driver:spawn(function() error(seekrflow.errors.new("config", "boom")) end,

@@ -249,6 +249,9 @@ function Driver:spawn(fn, on_done)
   local function finish(...)
     task.done = true
     self.tasks[task] = nil
+    -- a task that slept keeps its timer for the next sleep: free it now it is done
+    close_handle(task.timer)
+    task.timer = nil
     if on_done and not task.cancelled then
       local ok, err = pcall(on_done, ...)
       if not ok then self:_report(err) end
