@@ -37,8 +37,8 @@ extern const char sf_built_for_marker[];
 /* Schema positions the JSON normaliser knows, so it can attach helpers. */
 typedef enum {
     SF_KIND_NONE = 0,
-    SF_KIND_DATA_JOB,        /* DataJobResponse and DataJobDetailResponse */
-    SF_KIND_DATA_JOB_LIST,   /* { object = "list", data = { DataJob... } } */
+    SF_KIND_DATA_JOB,        /* DataJobDetailResponse: retrieve and every call that changes a job */
+    SF_KIND_DATA_JOB_LIST,   /* { object = "list", data = { DataJobResponse... } } */
     SF_KIND_INGESTION_JOB,
     SF_KIND_FILE_RECORD,
     SF_KIND_JOB_FILE,        /* entries of detail.files */
@@ -47,6 +47,10 @@ typedef enum {
     SF_KIND_OUTPUT,          /* AlignmentOutput (and each element of an array of them) */
     SF_KIND_FILE,            /* FileResponse */
     SF_KIND_FILE_LIST,       /* { object = "list", data = { FileResponse... } } */
+    /* DataJobResponse (create answers, list items): no nested arrays, so never read
+     * as a detail (a detail without files[] has none attached); last, so the
+     * numbers of the kinds before it stay as they were */
+    SF_KIND_DATA_JOB_RESPONSE,
     SF_KIND_COUNT
 } sf_kind;
 

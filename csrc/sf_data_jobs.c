@@ -66,7 +66,7 @@ static const sf_endpoint endpoints[] = {
      SF_RESULT_LIST, SF_EP_PAGED, NULL},
     {"data_jobs:retrieve", "GET", J("/{id}"), JOB, SF_ARGS_NONE, NULL, NULL, SF_KIND_DATA_JOB, SF_RESULT_OBJECT, 0,
      NULL},
-    {"data_jobs:create", "POST", J(""), NULL, SF_ARGS_REQUIRED, create_fields, "job", SF_KIND_DATA_JOB,
+    {"data_jobs:create", "POST", J(""), NULL, SF_ARGS_REQUIRED, create_fields, "job", SF_KIND_DATA_JOB_RESPONSE,
      SF_RESULT_OBJECT, 0, "description"},
     {"data_jobs:update", "PATCH", J("/{id}"), JOB, SF_ARGS_REQUIRED, update_fields, "changes", SF_KIND_DATA_JOB,
      SF_RESULT_OBJECT, SF_EP_NONEMPTY, "description"},

@@ -782,6 +782,8 @@ void sf_open_detail(lua_State *L) {
     sf_setfuncs(L, functions);
     lua_setfield(L, -2, "detail");
     set_methods(L, SF_KIND_DATA_JOB, job_methods);
+    /* a create answer or list item has no files or records: the methods find none */
+    set_methods(L, SF_KIND_DATA_JOB_RESPONSE, job_methods);
     set_methods(L, SF_KIND_INGESTION_JOB, ingestion_methods);
     set_methods(L, SF_KIND_FILE_RECORD, record_methods);
     set_methods(L, SF_KIND_JOB_FILE, file_methods);

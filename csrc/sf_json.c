@@ -49,7 +49,7 @@
 const char *const sf_kind_names[SF_KIND_COUNT] = {
     "value", "data_job", "data_job_list", "ingestion_job", "file_record",
     "job_file", "timeline_event", "alignment_job", "alignment_output",
-    "file", "file_list",
+    "file", "file_list", "data_job_response",
 };
 
 /* The kind of the value found under field `name` of an object of `kind`. */
@@ -63,7 +63,7 @@ static sf_kind field_kind(sf_kind kind, const char *name, size_t len) {
         if (IS("alignment_job")) return SF_KIND_ALIGNMENT_JOB;
         return SF_KIND_NONE;
     case SF_KIND_DATA_JOB_LIST:
-        return IS("data") ? SF_KIND_DATA_JOB : SF_KIND_NONE;
+        return IS("data") ? SF_KIND_DATA_JOB_RESPONSE : SF_KIND_NONE;
     case SF_KIND_FILE_LIST:
         return IS("data") ? SF_KIND_FILE : SF_KIND_NONE;
     case SF_KIND_INGESTION_JOB:
@@ -622,7 +622,7 @@ sf_kind sf_kind_from_name(lua_State *L, const char *name, const char *where) {
     for (k = 0; k < SF_KIND_COUNT; k++)
         if (strcmp(name, sf_kind_names[k]) == 0) return (sf_kind)k;
     sf_arg_error(L, "%s: unknown kind '%s' (known: data_job, data_job_list, ingestion_job, file_record, job_file, "
-                    "timeline_event, alignment_job, alignment_output, file, file_list, value)", where, name);
+                    "timeline_event, alignment_job, alignment_output, file, file_list, data_job_response, value)", where, name);
     return SF_KIND_NONE;
 }
 

@@ -216,7 +216,10 @@ describe("JSON decoding", function()
     assert.is_true(d.ingestion_jobs[1].records[2]:is_failed())
     assert.equal(core.array_mt, getmetatable(d.ingestion_jobs[1].records))
     local list = core.json_decode('{"object":"list","data":[{"id":"dj-1","files":[]}]}', "data_job_list")
-    assert.equal(core.kind_mts[1], getmetatable(list.data[1]))
+    -- a list item is a DataJobResponse, not a detail: a kind of its own, with the same methods
+    assert.equal(core.kind_mts[11], getmetatable(list.data[1]))
+    assert.equal("seekrflow.data_job_response", getmetatable(list.data[1]).__name)
+    assert.is_function(list.data[1].each_file)
   end)
 
   it("never crashes on truncated or hostile text", function()

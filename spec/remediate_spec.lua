@@ -80,6 +80,43 @@ describe("remediate", function()
       assert.equal(1, count(REMOVE))
     end)
 
+    it("tells a detail by its metatable, not its keys: a detail without files[] costs no GET", function()
+      local DETAIL = "GET /v1/flow/data-jobs/{id}"
+      local empty = client.data_jobs:create { name = "e", job_type = "principle_files", system_prompt = "p" }
+      -- a spec-minimal server leaves the empty files[] and ingestion_jobs[] out of this detail
+      local detail = client.data_jobs:retrieve(empty.id)
+      assert.equal(sim.minimal, detail.files == nil)
+      local gets, sent = count(DETAIL), #writes()
+      assert.equal(detail, remediate.remove_failed(client, detail))
+      assert.equal(detail, remediate.retry(client, detail))
+      assert.same({}, remediate.plan(client, detail).plan.remove)
+      -- a detail decoded by hand, without any array, is a detail too
+      local bare = core.json_decode(('{"id":"%s","status":"needs_review"}'):format(empty.id), "data_job")
+      assert.equal(bare, remediate.remove_failed(client, bare))
+      assert.equal(gets, count(DETAIL))
+      assert.equal(sent, #writes())
+    end)
+
+    it("fetches by id a list item, and a table not decoded as a detail whatever its keys", function()
+      local DETAIL = "GET /v1/flow/data-jobs/{id}"
+      local id, ids = sim.job_with_files(client, { { "good.pdf", "%PDF-1.7 fine" }, { "scan.pdf", "not a pdf" } })
+      local settled = sim.settled(client, id)
+      local item = client.data_jobs:list().data[1]
+      assert.equal(id, item.id)
+      local gets = count(DETAIL)
+      local detail = remediate.remove_failed(client, item)
+      assert.equal(gets + 1, count(DETAIL))
+      assert.equal(1, count(REMOVE))
+      assert.same({ [ids[1]] = true }, file_ids(detail))
+      -- a copy of a detail, with every key, is not the client's detail: fetched, and it
+      -- shows the job as it is now (nothing failed any more)
+      local copy = {}
+      for k, v in pairs(settled) do copy[k] = v end
+      assert.same({}, remediate.plan(client, copy).plan.remove)
+      assert.equal(gets + 2, count(DETAIL))
+      assert.equal(1, count(REMOVE))
+    end)
+
     it("remove_batches: what it would send, max_file_ids ids at the most per request", function()
       local max = require("seekrflow.data_jobs").max_file_ids
       local files, records = {}, {}

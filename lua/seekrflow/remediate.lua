@@ -5,14 +5,22 @@
 ---     detail = remediate.retry(client, detail)                    -- add transient failures again
 ---     detail = remediate.replace(client, "dj-…", "file-old", "fixed.pdf")
 ---
---- Every function takes a client and either a data job id or a detail. A
---- detail is used as it is (no new GET), so pass a fresh one or the id.
+--- Every function takes a client and either a data job id or a data job
+--- table. A detail the client decoded (from data_jobs:retrieve, or from any
+--- call that answers with the job's detail: update, add_files, remove_files,
+--- start, cancel, clone) is used as it is, with no new GET, so pass a fresh
+--- one or the id. Any other table (a create answer, a list item, a table
+--- built by hand or decoded some other way) is fetched again by its `id`:
+--- whether a table is a detail is told by its metatable, never by which
+--- keys it has, since a detail may leave out its empty lists (a detail
+--- without `files` has no files attached).
 --- Errors follow the client's mode: raised by default, `nil, err` for a
 --- client made with `errors = "return"`.
 local errors = require "seekrflow.errors"
 local summary = require "seekrflow.summary"
 local options = require "seekrflow.options"
 local detail_fns = require "seekrflow.detail"
+local core = require("seekrflow.loader").core()
 local MAX_FILE_IDS = require("seekrflow.data_jobs").max_file_ids
 
 local remediate = {}
@@ -63,11 +71,15 @@ local function check_job_arg(name, job_or_id)
     type(job_or_id) == "table" and "a table without an id" or type(job_or_id)))
 end
 
--- The detail to work on. A table without files[] or ingestion_jobs[] (a list
--- item or a create response) cannot show what failed, so it is fetched again.
+-- The metatable the C core gives a decoded DataJobDetailResponse (the data_job kind's). A
+-- create answer and a list item (DataJobResponse: no nested arrays) get one of their own.
+local DETAIL_MT = getmetatable(core.json_decode("{}", "data_job"))
+
+-- The detail to work on: a table the client decoded as a detail, as it is; any other table
+-- by its id. Not told by keys: a detail may leave its empty files[] or ingestion_jobs[] out.
 local function resolve(client, job_or_id)
   if type(job_or_id) == "table" then
-    if type(job_or_id.files) == "table" and type(job_or_id.ingestion_jobs) == "table" then return job_or_id end
+    if getmetatable(job_or_id) == DETAIL_MT then return job_or_id end
     job_or_id = job_or_id.id
   end
   return check(client.data_jobs:retrieve(job_or_id))
@@ -238,7 +250,7 @@ end
 --- Removes every failed attached file (the summary's plan.remove). Returns the
 --- new detail, or the current one without any POST when nothing failed.
 ---@param client seekrflow.Client
----@param job_or_id string|table a data job id, or a detail
+---@param job_or_id string|table a data job id, or a detail (used as it is; any other table is fetched by its id)
 ---@return table? detail
 ---@return seekrflow.Error? err only for a client with errors = "return"
 function remediate.remove_failed(client, job_or_id)
@@ -250,7 +262,7 @@ end
 --- method it was added with. Returns the new detail, or the current one
 --- without any POST when there is nothing to retry.
 ---@param client seekrflow.Client
----@param job_or_id string|table a data job id, or a detail
+---@param job_or_id string|table a data job id, or a detail (used as it is; any other table is fetched by its id)
 ---@return table? detail
 ---@return seekrflow.Error? err only for a client with errors = "return"
 function remediate.retry(client, job_or_id)
@@ -263,7 +275,7 @@ end
 --- "add_files" or "remove_files", with `cause` (the original error) and
 --- `uploaded_file_id` once the upload succeeded; nothing is undone.
 ---@param client seekrflow.Client
----@param job_or_id string|table a data job id, or a detail
+---@param job_or_id string|table a data job id, or a detail (used as it is; any other table is fetched by its id)
 ---@param old_file_id string an attached file
 ---@param path string the corrected file
 ---@param opts { filename: string?, method: string? }? upload name; ingestion method (default: the old file's)
@@ -275,7 +287,7 @@ end
 
 --- The summary (seekrflow.summary.of) of the job's current detail.
 ---@param client seekrflow.Client
----@param job_or_id string|table a data job id, or a detail
+---@param job_or_id string|table a data job id, or a detail (used as it is; any other table is fetched by its id)
 ---@return seekrflow.Summary? summary
 ---@return seekrflow.Error? err only for a client with errors = "return"
 function remediate.plan(client, job_or_id)
