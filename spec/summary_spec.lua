@@ -353,6 +353,25 @@ describe("summary", function()
         end
       end)
 
+      it("no_files: whatever job_type says, context_grounded_vector_db aside", function()
+        -- every file-based type needs a file to start; a detail that does not say
+        -- its type (or says one this client does not know) is no exception
+        for _, detail in ipairs({
+          { status = "needs_review", files = {} },
+          { status = "needs_review" },
+          { status = "needs_review", job_type = "some_future_type", files = {} },
+          { status = "needs_review", job_type = core.null, files = core.null },
+        }) do
+          local s = summary.of(detail)
+          assert.same({ "no_files" }, kinds(s))
+          assert.is_false(s.can_start_after_removal)
+        end
+        -- the one type documented to need no files is not blocked by having none
+        local s = summary.of { status = "needs_review", job_type = "context_grounded_vector_db",
+          vector_database_id = "v", files = {} }
+        assert.same({ "status" }, kinds(s))
+      end)
+
       it("none once ready_to_start or past /start", function()
         for _, status in ipairs({ "ready_to_start", "queued", "running", "completed", "failed", "cancelled" }) do
           local s = summary.of(decode { id = "dj-1", status = status, job_type = "principle_files",
@@ -367,7 +386,8 @@ describe("summary", function()
     it("works on empty and partial details, plain tables included", function()
       local s = summary.of({})
       assert.same({}, s.failed)
-      assert.same({}, s.blockers)
+      -- no files[] is no files attached (README), whatever else is missing
+      assert.same({ "no_files" }, kinds(s))
       assert.is_false(s.can_start)
       assert.is_false(s.can_start_after_removal)
       assert.equal(0, s.viable_files)
@@ -527,7 +547,8 @@ describe("summary", function()
       assert.equal('dj-9 "Ready" is ready to start.\n', summary.render(ready))
       local running = summary.of(decode { id = "dj-9", status = "running", alignment_job_id = "al-1" })
       assert.equal("dj-9: running (alignment started).\n", summary.render(running, { color = true }))
-      assert.equal("data job: status unknown\n", summary.render(summary.of({})))
+      assert.equal("data job: status unknown\n",
+        summary.render(summary.of({ job_type = "context_grounded_vector_db", vector_database_id = "v" })))
     end)
 
     it("says why a job cannot start", function()

@@ -355,9 +355,10 @@ function summary.of(detail)
     end
     if file_based then
       -- a detail without files[] has none attached (the API may leave an empty list
-      -- out); only a job known to need files is blocked by that
+      -- out); every job type but context_grounded_vector_db needs files, so a
+      -- detail that does not say its type is blocked by that too
       if attached == 0 then
-        if job_type ~= nil then block("no_files", "No files are attached: add at least one document") end
+        block("no_files", "No files are attached: add at least one document")
       elseif viable == 0 and not still_ingesting then
         block("no_viable_file", "No attached file would remain usable once the failed ones are removed")
       end
