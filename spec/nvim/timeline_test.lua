@@ -206,6 +206,37 @@ return function(test)
     assert.equal(0, undo_states(board), "undo states of the dashboard")
   end)
 
+  test("a timeline opened again, or close()d, before its first picture still calls on_done(nil)", function()
+    local id = h.job_with_broken_files(h.client())
+    local p = h.plugin()
+    local timeline = require "seekrflow.nvim.timeline"
+    local driver = h.driver()
+    local function recorder(calls) return function(buf) calls[#calls + 1] = buf or false end end
+    sim.fault { route = h.DETAIL_ROUTE, kind = "latency", delay_ms = 1000 }
+    local first, second = {}, {}
+    timeline.open(p, driver, id, recorder(first))
+    h.run_for(200)
+    assert.same({}, first, "the first fetch answered early: the fault did not apply")
+    timeline.open(p, driver, id, recorder(second))
+    h.poll(10000, function() return #second > 0 end, "the second open's picture")
+    assert.same({ false }, first, "the superseded open's on_done: once, nothing shown")
+    assert.same({ timeline_buffer(id) }, second)
+    -- the first's slow answer lands and changes nothing for its caller
+    h.poll(5000, function() return #sim.control("GET", "/_sim/faults") == 0 end, "the fault to be used")
+    h.run_for(1200)
+    assert.same({ false }, first)
+    assert.same({ timeline_buffer(id) }, second)
+    -- close() before the first picture of a refresh: the same
+    sim.fault { route = h.DETAIL_ROUTE, kind = "latency", delay_ms = 1000 }
+    local third = {}
+    timeline.open(p, driver, id, recorder(third))
+    h.run_for(200)
+    assert.same({}, third, "the refresh answered early: the fault did not apply")
+    p.close()
+    assert.same({ false }, third)
+    assert.equal(1, #second, "a drawn run's on_done is not called again")
+  end)
+
   test(":SeekrflowTimeline says once that refreshing fails, however many polls fail", function()
     local id, buf, notes = frozen_job_followed({ client = { max_retries = 0 } })
     local count = retrieves(id)

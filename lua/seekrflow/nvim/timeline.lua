@@ -136,10 +136,20 @@ local function stop(view)
   return true
 end
 
+-- A run ended from outside (opened again, hidden, close()): one that had not drawn its
+-- first picture yet never will, so its caller hears now, on_done(nil), as for no picture.
+-- Whether a run was in progress.
+local function abandon(view)
+  local run = view.run
+  if not stop(view) then return false end
+  if not run.drawn and run.on_done then run.on_done(nil) end
+  return true
+end
+
 -- A follow ended from outside (hidden, close()): the title line stops saying [live] now,
 -- not at the next r. Whether a follow was in progress.
 local function stopped_following(view, job_id)
-  if not stop(view) then return false end
+  if not abandon(view) then return false end
   view.note = STOPPED
   retitle(view, job_id)
   return true
@@ -196,14 +206,15 @@ local END_NOTE = { timed_out = "stopped: timed out", error = "refresh failed: r 
 ---@param plugin table require("seekrflow.nvim")
 ---@param driver seekrflow.LuvDriver
 ---@param job_id string
----@param on_done fun(buf: integer?)? called after the first picture (nil when there is none)
+---@param on_done fun(buf: integer?)? called once, after the first picture; nil when there is
+--- none: the fetch failed, or the run was superseded (opened again, hidden, close()) first
 function nvim_timeline.open(plugin, driver, job_id, on_done)
   if type(job_id) ~= "string" or job_id == "" then
     error({ message = "usage: :SeekrflowTimeline JOB (a data job id)" }, 0)
   end
   local view = views[job_id]
   if view then
-    stop(view)
+    abandon(view)
     if view.buf and not vim.api.nvim_buf_is_valid(view.buf) then view.buf = nil end
   else
     view = { plugin = plugin }
@@ -211,7 +222,7 @@ function nvim_timeline.open(plugin, driver, job_id, on_done)
   end
   view.paused = false
   ---@class seekrflow.nvim.TimelineRun
-  local run = { pending = false, drawn = false, warned = false }
+  local run = { pending = false, drawn = false, warned = false, on_done = on_done }
 
   local function warn_once(err)
     if run.warned then return end
