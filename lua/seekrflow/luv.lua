@@ -86,7 +86,8 @@ local function close_handle(handle)
   end
 end
 
---- Makes a driver for a client (or for a new client made from options).
+--- Makes a driver for a client (or for a new client made from options). From then on the
+--- client's close() also closes the driver, with Driver:close's loop pass outside the loop.
 ---@param client_or_opts seekrflow.Client|seekrflow.Options
 ---@param opts { uv: table?, on_error: fun(err: any)? }?
 ---@return seekrflow.LuvDriver
@@ -385,8 +386,11 @@ function Driver:_release_closed()
 end
 
 --- Cancels everything in flight, releases the handles and closes the client.
---- Safe to call twice. Called outside the loop, it runs one non-blocking pass of the loop to
---- release the handles (anything else due in that pass runs too).
+--- Safe to call twice. Called outside the loop (standalone luv, its uv.run has returned),
+--- close() runs one `uv.run("nowait")` pass to release the handles at once, so any other
+--- callback already due on that loop (a timer, a poll of the host's own) may run inside
+--- close(). Inside the loop, and in a host that runs the loop itself (Neovim), no pass is run.
+--- Closing the client directly (client:close()) does the same: it tears its driver down.
 function Driver:close()
   self:_teardown()
   if not self.client:is_closed() then self.client:close() end
