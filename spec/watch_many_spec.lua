@@ -417,6 +417,26 @@ describe("watch.many", function()
     assert.is_true(pages <= 1.5 * looks + 4, pages .. " list pages in " .. looks .. " looks")
   end)
 
+  it("with all = true and until_statuses, does not watch again a job fixed to rest elsewhere, and ends", function()
+    local user = user_client()
+    local id, file_ids = sim.job_with_files(client, { { "ok.pdf", "%PDF-1.4 fine" }, { "broken.pptx", "" } })
+    local events_of = {}
+    local result = watch.many(client, { all = true }, simulated {
+      until_statuses = { "needs_review" }, timeout = 300, -- a loop that never ends times out instead
+      on_event = by_job(events_of, function(e)
+        if e.type == "job_done" and e.reason == "needs_review" then
+          user.data_jobs:remove_files(id, { file_ids[2] }) -- ready_to_start: at rest, not in until_statuses
+        end
+      end),
+    })
+    assert.equal("done", result.reason)
+    assert.equal("ready_to_start", user.data_jobs:retrieve(id).status)
+    local r = result.jobs[id]
+    assert.same({ 1, "needs_review" }, { r.round, r.reason })
+    assert.equal(0, result.restarts)
+    assert_exactly_once(events_of)
+  end)
+
   it("with all = true and follow, does not watch again a job whose round ended at its deadline", function()
     local jobs = scenario { jobs = 4 } -- the slow one ingests for about 80 s
     local slow = jobs[4].id
@@ -459,6 +479,51 @@ describe("watch.many", function()
     })
     assert.equal(1, added)
     assert.same({ jobs[1].id }, result.order)
+  end)
+end)
+
+-- A server that keeps listing a job as ingesting while its detail says it needs review: a
+-- list lagging behind the details (or a hostile server) must not start rounds forever.
+describe("watch.many over a lagging job list", function()
+  local hostile = require "helpers.hostile"
+  local json = require("seekrflow").json_encode
+
+  local function lagging(list_updated_at)
+    local entry = { id = "dj-lag", name = "lagging", job_type = "principle_files", status = "file_processing",
+      created_at = "2025-11-14T07:35:21Z", updated_at = list_updated_at }
+    local detail = { id = "dj-lag", name = "lagging", job_type = "principle_files", status = "needs_review",
+      created_at = "2025-11-14T07:35:21Z", updated_at = "2025-11-14T07:36:02Z" }
+    local page = { body = json { data = { entry }, total = 1, limit = 100, offset = 0 } }
+    local answer = { body = json(detail) }
+    -- one request at a time: a look, then a poll of the job, and so on
+    local script = {}
+    for i = 1, 2 * (3 * watch_many.MAX_ROUNDS + 10) do script[i] = i % 2 == 1 and page or answer end
+    local server = hostile.start(script)
+    finally(function() server:stop() end)
+    local client = require("seekrflow").new { api_key = "sk-test", base_url = server.url .. "/v1", max_retries = 0 }
+    finally(function() client:close() end)
+    local rounds, t = 0, 0
+    local result = watch.many(client, { all = true }, {
+      concurrency = 1, clock = function() return t end, sleep = function(s) t = t + s end,
+      on_event = function(e) if e.type == "job_added" then rounds = rounds + 1 end end,
+      -- a loop that would start rounds forever is stopped, and fails below
+      should_stop = function() return rounds > 2 * watch_many.MAX_ROUNDS end,
+    })
+    return result, rounds
+  end
+
+  it("starts no round when the list is not newer than the detail", function()
+    local result, rounds = lagging("2025-11-14T07:36:02Z") -- the same time as the detail
+    assert.equal("done", result.reason)
+    assert.same({ 1, 0 }, { rounds, result.restarts })
+    assert.equal("needs_review", result.jobs["dj-lag"].reason)
+  end)
+
+  it("starts at most MAX_ROUNDS rounds a job when the list tells no updated_at", function()
+    local result, rounds = lagging(nil)
+    assert.equal("done", result.reason)
+    assert.same({ watch_many.MAX_ROUNDS, watch_many.MAX_ROUNDS - 1 }, { rounds, result.restarts })
+    assert.equal(watch_many.MAX_ROUNDS, result.jobs["dj-lag"].round)
   end)
 end)
 

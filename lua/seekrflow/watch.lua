@@ -58,6 +58,15 @@ function watch.reason_for(status)
   return REASONS[status]
 end
 
+--- Whether a job with this status is being worked on: files ingesting (`file_processing`),
+--- alignment `pending`, `queued` or `running`. A documented status that is not an end in
+--- itself (watch.reason_for gives nil); unknown statuses are not.
+---@param status string?
+---@return boolean
+function watch.in_progress(status)
+  return KNOWN_STATUSES[status] == true and REASONS[status] == nil
+end
+
 -- ------------------------------------------------------------------------------------------
 -- options
 -- ------------------------------------------------------------------------------------------

@@ -25,9 +25,11 @@
 --- `result`: that job's watch result; `round`). A job is watched in rounds, each with exactly
 --- one of each, `job_added` first: the first round from when it is added; with `all`, a job
 --- whose round ended at a status of its own (reached, needs review, failed, cancelled) and
---- that the job list then shows moving again (files added, alignment started) is watched
---- again in a new round (`job_added` with `again = true` and `previous_reason`), whose events
---- tell only what changed since the last round.
+--- that the job list then shows being worked on again (files ingesting after files were
+--- added, alignment queued or running; not merely at another resting status such as
+--- ready_to_start) is watched again in a new round (`job_added` with `again = true` and
+--- `previous_reason`), whose events tell only what changed since the last round; at most
+--- watch_many.MAX_ROUNDS rounds a job.
 local watch = require "seekrflow.watch"
 local options = require "seekrflow.options"
 
@@ -42,6 +44,9 @@ watch_many.DEFAULT_CONCURRENCY = 4
 watch_many.MAX_CONCURRENCY = 8
 --- Jobs per list page when discovering jobs (`all = true`): the API's largest page.
 watch_many.LIST_PAGE = 100
+--- Rounds a job is watched in at most, per loop (`all = true`): a job that keeps moving
+--- again after each round, or a list that keeps saying so, cannot keep a loop going forever.
+watch_many.MAX_ROUNDS = 50
 
 -- Longest stretch a run of 429s puts on every interval.
 local MAX_SLOW = 16
@@ -217,6 +222,7 @@ end
 --- again counts once its new round ended)
 ---@field skipped integer `all`: moving jobs not watched because of max_jobs (each counted once)
 ---@field restarts integer `all`: rounds begun again, by jobs that moved after their round ended
+--- (at most watch_many.MAX_ROUNDS - 1 per job)
 ---@field requests integer requests sent (polls and list pages)
 ---@field max_in_flight integer most requests in flight at once
 ---@field elapsed number seconds since the loop was created
@@ -280,15 +286,21 @@ end
 local AGAIN_AFTER = { reached = true, needs_review = true, failed = true, cancelled = true }
 
 -- Whether a list entry (on the page sent as number `sent`) shows an ended job moving again:
--- a moving status on a page asked for after the round ended, and not older than the detail
--- the round ended with (a list that lags behind the detail is no new round).
+-- on a page asked for after the round ended, a status at which the job is being worked on
+-- (watch.in_progress: a resting one such as ready_to_start may never reach the round's
+-- until_statuses), other than the one the round ended at, and newer than the detail the
+-- round ended with when both tell their updated_at (a list that lags behind the detail is
+-- no new round). At most MAX_ROUNDS rounds: a list that keeps lagging without updated_at
+-- cannot start rounds forever.
 local function moved_again(self, job, entry, sent)
-  if not job.done or job.ended_serial > sent or type(entry.status) ~= "string" then return false end
+  if not job.done or job.ended_serial > sent or not watch.in_progress(entry.status) then return false end
+  if job.round >= watch_many.MAX_ROUNDS then return false end
   local ended = self.results[job.id]
   if not AGAIN_AFTER[ended.reason] then return false end
-  local listed = epoch_seconds(entry.updated_at)
-  local last = type(ended.detail) == "table" and epoch_seconds(ended.detail.updated_at) or nil
-  return not (listed and last and listed < last)
+  local detail = type(ended.detail) == "table" and ended.detail or {}
+  if entry.status == detail.status then return false end
+  local listed, last = epoch_seconds(entry.updated_at), epoch_seconds(detail.updated_at)
+  return not (listed and last and listed <= last)
 end
 
 -- The job moved again: a new round, its watcher going on from what the last one saw. The
