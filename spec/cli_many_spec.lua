@@ -29,12 +29,8 @@ local function argv(...)
 end
 
 describe("seekrflow watch with many jobs", function()
-  local saved
-  before_each(function()
-    sim.reset()
-    saved = sim.config {}
-  end)
-  after_each(function() sim.config { time_scale = saved.time_scale, workers = saved.workers } end)
+  sim.keep_config()
+  before_each(function() sim.reset() end)
 
   it("prints one line per change in a pipe, a summary, and exits with the worst outcome", function()
     local jobs = scenario { jobs = 8 }
